@@ -1,0 +1,117 @@
+"""Does a stronger Ricci flow go with higher accuracy? Correlations read from Parquet.
+
+For every (data set, k) the table counts the networks, the well-trained ones (test
+accuracy above the data set's threshold, SPEC §6), the share of those with a negative
+Ricci coefficient ρ_k, and the Pearson and Spearman correlations of ρ_k with test
+accuracy over the well-trained networks whose ρ_k is defined.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ricci_ray.sinks.parquet import load_table
+from ricci_ray.trial import STATUS_FAILED
+
+COLUMNS = [
+    "dataset",
+    "k",
+    "threshold",
+    "n_networks",
+    "n_failed",
+    "n_well_trained",
+    "n_defined",
+    "frac_negative",
+    "pearson_r",
+    "pearson_p",
+    "spearman_r",
+    "spearman_p",
+]
+
+
+def thresholds_for(datasets, overrides: Mapping[str, float] | None = None) -> dict[str, float]:
+    """The well-trained threshold of each data set: the registry's, unless overridden."""
+    from ricci_ray.data import DATASETS
+
+    out = {}
+    for name in datasets:
+        if overrides and name in overrides:
+            out[name] = float(overrides[name])
+        elif name in DATASETS:
+            out[name] = DATASETS[name].accuracy_threshold
+        else:
+            out[name] = math.nan  # an unknown data set has no threshold: nothing passes
+    return out
+
+
+def correlate(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float]:
+    """(Pearson r, p, Spearman r, p); NaN when under 3 points or either series is constant."""
+    if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return (math.nan,) * 4
+    pearson = stats.pearsonr(x, y)
+    spearman = stats.spearmanr(x, y)
+    return (
+        float(pearson.statistic),
+        float(pearson.pvalue),
+        float(spearman.statistic),
+        float(spearman.pvalue),
+    )
+
+
+def correlation_table(
+    results: pd.DataFrame,
+    *,
+    thresholds: Mapping[str, float] | None = None,
+    well_trained_only: bool = True,
+) -> pd.DataFrame:
+    """One row per (data set, k) with the columns of :data:`COLUMNS`.
+
+    ``results`` is the ``results`` table (one row per trial and k). With
+    ``well_trained_only=False`` every non-failed network enters the statistics.
+    """
+    limits = thresholds_for(results["dataset"].unique(), thresholds)
+    rows = []
+    for (dataset, k), group in results.groupby(["dataset", "k"], sort=True):
+        ran = group[group["status"] != STATUS_FAILED]
+        accuracy = ran["accuracy_test"].astype(float)
+        passed = ran[accuracy > limits[dataset]] if well_trained_only else ran
+        defined = passed[passed["ricci_coef"].notna()]
+        coef = defined["ricci_coef"].to_numpy(dtype=float)
+        acc = defined["accuracy_test"].to_numpy(dtype=float)
+        rows.append(
+            {
+                "dataset": dataset,
+                "k": int(k),
+                "threshold": limits[dataset],
+                "n_networks": len(ran),
+                "n_failed": len(group) - len(ran),
+                "n_well_trained": int((accuracy > limits[dataset]).sum()),
+                "n_defined": len(defined),
+                "frac_negative": float((coef < 0).mean()) if len(coef) else math.nan,
+                **dict(zip(COLUMNS[-4:], correlate(coef, acc), strict=True)),
+            }
+        )
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def analyze(
+    out_dir: str | Path,
+    *,
+    thresholds: Mapping[str, float] | None = None,
+    well_trained_only: bool = True,
+    sweeps: list[str] | None = None,
+) -> tuple[pd.DataFrame, Path]:
+    """Read a sweep output folder, compute the table, write it as CSV; return both."""
+    out_dir = Path(out_dir)
+    results = load_table(out_dir, "results", sweeps)
+    table = correlation_table(results, thresholds=thresholds, well_trained_only=well_trained_only)
+    target = out_dir / "analysis" / "correlations.csv"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(target, index=False)
+    return table, target

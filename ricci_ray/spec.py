@@ -1,0 +1,239 @@
+"""Sweep files: YAML on disk -> a validated :class:`SweepSpec` -> one :class:`TrialConfig` each.
+
+A sweep file names a grid (data sets x widths x depths x seeds) and the settings every
+trial shares (the k grid, the graph convention, the training recipe, resources). It is
+validated completely before anything starts; every problem is reported in one shape::
+
+    field 'depths[1]': allowed: an integer >= 2; given: 'five'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ricci_ray.errors import ConfigError
+
+SCHEMA_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class RecipeSpec(_Strict):
+    """Training recipe. ``paper`` is SPEC §6: RMSprop, batch 32, 50 epochs, 20 % validation."""
+
+    name: Literal["paper"] = "paper"
+    epochs: int = Field(50, ge=1, le=10_000)
+    batch_size: int = Field(32, ge=1)
+    # Floats are parsed leniently: YAML 1.1 reads "1e-3" (no dot) as a string.
+    learning_rate: float = Field(1e-3, gt=0, strict=False)
+    rho: float = Field(0.9, gt=0, lt=1, strict=False)
+    eps: float = Field(1e-7, gt=0, strict=False)
+    validation_split: float = Field(0.2, ge=0, lt=1, strict=False)
+    shuffle_split: bool = False
+
+
+class ResourcesSpec(_Strict):
+    """What one trial reserves on the Ray cluster."""
+
+    cpus_per_trial: float = Field(1.0, gt=0, strict=False)
+    gpus_per_trial: float = Field(0.0, ge=0, strict=False)
+
+
+class SweepSpec(_Strict):
+    """A validated sweep: the grid and the settings its trials share."""
+
+    name: str = Field(pattern=SCHEMA_NAME_PATTERN)
+    description: str = ""
+    datasets: list[str] = Field(min_length=1)
+    widths: list[Literal["narrow", "wide", "bottleneck"]] = Field(min_length=1)
+    depths: list[int] = Field(min_length=1)
+    seeds: list[int] = Field(min_length=1)
+    k: list[int] = Field(min_length=1)
+    convention: Literal["paper", "undirected"] = "paper"
+    data_seed: int = Field(0, ge=0)
+    recipe: RecipeSpec = RecipeSpec()
+    resources: ResourcesSpec = ResourcesSpec()
+    max_concurrent_trials: int | None = Field(None, ge=1)
+    max_retries: int = Field(1, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _check_grid(self) -> SweepSpec:
+        problems: list[str] = []
+        from ricci_ray.data import DATASETS
+
+        for i, name in enumerate(self.datasets):
+            if name not in DATASETS:
+                problems.append(
+                    _problem(f"datasets[{i}]", "one of " + ", ".join(sorted(DATASETS)), name)
+                )
+        for i, depth in enumerate(self.depths):
+            if depth < 2:
+                problems.append(_problem(f"depths[{i}]", "an integer >= 2", depth))
+            elif depth % 2 == 0 and "bottleneck" in self.widths:
+                problems.append(
+                    _problem(f"depths[{i}]", "an odd depth when widths has 'bottleneck'", depth)
+                )
+        for i, k in enumerate(self.k):
+            if k < 1:
+                problems.append(_problem(f"k[{i}]", "an integer >= 1", k))
+        known = [DATASETS[name] for name in self.datasets if name in DATASETS]
+        if known:
+            n_min = min(info.n_test for info in known)
+            for i, k in enumerate(self.k):
+                if k >= n_min:
+                    smallest = min(known, key=lambda info: info.n_test).name
+                    problems.append(
+                        _problem(f"k[{i}]", f"k below {n_min} test points of '{smallest}'", k)
+                    )
+        for key in ("datasets", "widths", "depths", "seeds", "k"):
+            values = getattr(self, key)
+            if len(set(values)) != len(values):
+                problems.append(_problem(key, "distinct values", values))
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    def trial_configs(self, *, data_dir: str | None = None) -> list[TrialConfig]:
+        """Every point of the grid, in a stable order (data set, width, depth, seed)."""
+        recipe = self.recipe.model_dump()
+        return [
+            TrialConfig(
+                sweep=self.name,
+                dataset=dataset,
+                width=width,
+                depth=depth,
+                seed=seed,
+                ks=tuple(sorted(self.k)),
+                convention=self.convention,
+                data_seed=self.data_seed,
+                recipe=recipe,
+                data_dir=data_dir,
+                cpus=self.resources.cpus_per_trial,
+            )
+            for dataset in self.datasets
+            for width in self.widths
+            for depth in self.depths
+            for seed in self.seeds
+        ]
+
+
+@dataclass(frozen=True)
+class TrialConfig:
+    """Everything one trial needs; a plain value that travels to Ray workers as a dict."""
+
+    sweep: str
+    dataset: str
+    width: str
+    depth: int
+    seed: int
+    ks: tuple[int, ...]
+    convention: str = "paper"
+    data_seed: int = 0
+    recipe: Mapping[str, Any] = field(default_factory=lambda: RecipeSpec().model_dump())
+    data_dir: str | None = None
+    cpus: float = 1.0
+
+    @property
+    def trial_id(self) -> str:
+        """A stable key: the same grid point gets the same id on every run and resume.
+
+        It hashes what determines the result (not where the data lives or the CPUs), so
+        a resumed or re-run sweep recognises the trials it has already finished.
+        """
+        identity = {
+            key: value
+            for key, value in asdict(self).items()
+            if key not in ("data_dir", "cpus", "sweep")
+        }
+        digest = hashlib.sha1(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+        return f"{self.dataset}_{self.width}_d{self.depth}_s{self.seed}_{digest[:8]}"
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["ks"] = list(self.ks)
+        out["recipe"] = dict(self.recipe)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TrialConfig:
+        values = dict(data)
+        values["ks"] = tuple(values["ks"])
+        return cls(**values)
+
+
+def _problem(field_name: str, allowed: str, given: Any) -> str:
+    return f"field '{field_name}': allowed: {allowed}; given: {given!r}"
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> str | None:
+    """The keys allowed where an unknown key ``loc`` was found, for the error message."""
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        annotation = model.model_fields[part].annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            model = annotation
+        else:
+            return None
+    return ", ".join(model.model_fields)
+
+
+def _format_errors(error: ValidationError) -> list[str]:
+    problems: list[str] = []
+    for item in error.errors():
+        loc = tuple(item["loc"])
+        name = _dotted(loc)
+        if item["type"] == "value_error" and not loc:
+            # Cross-field checks already produce finished messages, one per line.
+            problems.extend(str(item["ctx"]["error"]).splitlines())
+        elif item["type"] == "extra_forbidden":
+            allowed = _allowed_keys(SweepSpec, loc) or "see the sweep file reference"
+            problems.append(f"field '{name}': unknown key; allowed keys: {allowed}")
+        elif item["type"] == "missing":
+            problems.append(f"field '{name}': required but missing")
+        else:
+            allowed = item["msg"].removeprefix("Input should be ").removeprefix("Value error, ")
+            problems.append(_problem(name, allowed, item.get("input")))
+    return problems
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def parse_sweep(data: Any, *, source: str = "sweep") -> SweepSpec:
+    """Validate a parsed sweep document; raise :class:`ConfigError` listing every problem."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: allowed: a mapping of sweep fields; given: {data!r}")
+    try:
+        return SweepSpec.model_validate(data)
+    except ValidationError as error:
+        problems = _format_errors(error)
+        raise ConfigError(f"{source}: " + f"\n{source}: ".join(problems)) from None
+
+
+def load_sweep(path: str | Path) -> SweepSpec:
+    """Read and validate a sweep YAML file."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise ConfigError(f"sweep file {path}: cannot be read ({error.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ConfigError(f"sweep file {path}: not valid YAML ({error})") from None
+    return parse_sweep(data, source=str(path))

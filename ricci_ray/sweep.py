@@ -1,0 +1,248 @@
+"""The sweep driver: a validated sweep -> Ray Tune trials -> Parquet and MLflow.
+
+Trials run wherever Ray places them; their results come back to this (driver) process
+through Tune, where :class:`SinkCallback` lands each one in Parquet first (the record)
+and then in MLflow (the view). Rerunning a sweep on the same output folder runs only the
+trials that have not landed yet.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ricci_ray.errors import ConfigError
+from ricci_ray.sinks.mlflow_sink import MlflowSink, default_tracking_uri
+from ricci_ray.sinks.parquet import ParquetStore
+from ricci_ray.spec import SweepSpec, TrialConfig
+from ricci_ray.trial import TrialResult, run_trial
+
+logger = logging.getLogger(__name__)
+
+RECORD_KEY = "ricci_ray_record"
+
+
+@dataclass
+class SweepSummary:
+    """How a sweep ended."""
+
+    sweep: str
+    out_dir: Path
+    n_trials: int
+    n_skipped: int
+    n_finished: int
+    n_failed: int
+    n_unlogged: int
+    seconds: float
+
+
+def _local_ray_environment() -> None:
+    """Keep a local Ray on 127.0.0.1 and quiet; must run before Ray starts."""
+    # With clusters disabled every Ray listener binds loopback, not the routable address.
+    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    # Parquet and MLflow are the records; Tune's own CSV/JSON/TensorBoard files are noise.
+    os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
+
+def trainable(config: dict[str, Any]) -> None:
+    """The Tune function: run one trial and report its metrics and its whole record."""
+    import ray
+    import torch
+    from ray import tune
+
+    trial_config = TrialConfig.from_dict(config["trial"])
+    torch.set_num_threads(max(1, int(trial_config.cpus)))
+    node_id = ray.get_runtime_context().get_node_id()
+    result = run_trial(trial_config, node_id=node_id)
+    tune.report({**result.metrics(), RECORD_KEY: json.dumps(result.to_dict())})
+
+
+class SinkCallback:
+    """Lands every finished trial in Parquet, then MLflow, from the driver process."""
+
+    def __init__(
+        self,
+        sweep: str,
+        store: ParquetStore,
+        mlflow_sink: MlflowSink | None,
+        n_total: int,
+    ) -> None:
+        self.sweep = sweep
+        self.store = store
+        self.mlflow_sink = mlflow_sink
+        self.n_total = n_total
+        self.n_finished = 0
+        self.n_failed = 0
+        self.n_unlogged = 0
+        self.started = time.monotonic()
+
+    def handle_result(self, result: TrialResult) -> None:
+        self.store.write(self.sweep, result)
+        if result.error:
+            self.n_failed += 1
+            logger.warning(
+                "trial %s failed: %s (config %s)", result.trial_id, result.error, result.config
+            )
+        else:
+            self.n_finished += 1
+            logger.info("%s %s", self._progress(), _describe(result))
+        if self.mlflow_sink is not None:
+            try:
+                self.mlflow_sink.log(self.sweep, result)
+            except Exception as error:  # MLflow is a view; the record is already in Parquet
+                self.n_unlogged += 1
+                logger.warning(
+                    "trial %s is in Parquet but could not be logged to MLflow (%s); "
+                    "rerun the sweep on the same --out to log it",
+                    result.trial_id,
+                    error,
+                )
+
+    def _progress(self) -> str:
+        done = self.n_finished + self.n_failed
+        elapsed = time.monotonic() - self.started
+        eta = elapsed / done * (self.n_total - done) if done else float("nan")
+        return f"[{done}/{self.n_total} done, {self.n_failed} failed, eta {eta:.0f}s]"
+
+
+def _describe(result: TrialResult) -> str:
+    config = result.config
+    coefs = " ".join(
+        f"k{s.k}={'—' if s.ricci_coef is None else f'{s.ricci_coef:+.3f}'}" for s in result.scales
+    )
+    accuracy = "—" if result.accuracy_test is None else f"{result.accuracy_test:.4f}"
+    return (
+        f"{config['dataset']} {config['width']} depth {config['depth']} seed {config['seed']}: "
+        f"accuracy {accuracy}, ricci_coef {coefs}"
+    )
+
+
+def _tune_callback(sink: SinkCallback):
+    from ray.tune import Callback
+
+    class _Callback(Callback):
+        def on_trial_result(self, iteration, trials, trial, result, **info):
+            record = result.get(RECORD_KEY)
+            if record:
+                sink.handle_result(TrialResult.from_dict(json.loads(record)))
+
+        def on_trial_error(self, iteration, trials, trial, **info):
+            config = TrialConfig.from_dict(trial.config["trial"])
+            error = trial.get_error()
+            message = str(error).strip().splitlines()[-1] if error else "unknown error"
+            sink.handle_result(TrialResult.failed(config, message))
+
+    return _Callback()
+
+
+def preflight(spec: SweepSpec, data_dir: str | None) -> None:
+    """Load every data set once on the driver so that missing files fail before trials."""
+    from ricci_ray.data import DATASETS, load_dataset
+
+    for i, name in enumerate(spec.datasets):
+        if DATASETS[name].needs_data_dir and data_dir is None:
+            raise ConfigError(
+                f"datasets[{i}]: allowed: '{name}' only with --data-dir (it reads files); "
+                "given: no --data-dir"
+            )
+        load_dataset(name, data_seed=spec.data_seed, data_dir=data_dir)
+
+
+def run_sweep(
+    spec: SweepSpec,
+    out_dir: str | Path,
+    *,
+    data_dir: str | Path | None = None,
+    tracking_uri: str | None = None,
+    address: str | None = None,
+    num_cpus: int | None = None,
+) -> SweepSummary:
+    """Run every trial of ``spec`` that has not landed in ``out_dir`` yet."""
+    out_dir = Path(out_dir).resolve()
+    data_dir = None if data_dir is None else str(Path(data_dir).resolve())
+    started = time.monotonic()
+
+    store = ParquetStore(out_dir)
+    store.check_writable()
+    preflight(spec, data_dir)
+    configs = spec.trial_configs(data_dir=data_dir)
+    done = store.finished_trial_ids(spec.name)
+    pending = [config for config in configs if config.trial_id not in done]
+    if done:
+        logger.info(
+            "%d of %d trials already in %s; running the other %d",
+            len(configs) - len(pending),
+            len(configs),
+            out_dir,
+            len(pending),
+        )
+
+    mlflow_sink = MlflowSink(tracking_uri or default_tracking_uri(out_dir), spec.name)
+    sink = SinkCallback(spec.name, store, mlflow_sink, n_total=len(pending))
+    if pending:
+        _run_tune(spec, pending, out_dir, sink, address=address, num_cpus=num_cpus)
+
+    return SweepSummary(
+        sweep=spec.name,
+        out_dir=out_dir,
+        n_trials=len(configs),
+        n_skipped=len(configs) - len(pending),
+        n_finished=sink.n_finished,
+        n_failed=sink.n_failed,
+        n_unlogged=sink.n_unlogged,
+        seconds=time.monotonic() - started,
+    )
+
+
+def _run_tune(
+    spec: SweepSpec,
+    pending: list[TrialConfig],
+    out_dir: Path,
+    sink: SinkCallback,
+    *,
+    address: str | None,
+    num_cpus: int | None,
+) -> None:
+    _local_ray_environment()
+    import ray
+    from ray import tune
+
+    started_ray = False
+    if not ray.is_initialized():
+        if address is None:
+            ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=True)
+        else:
+            ray.init(address=address)
+        started_ray = True
+    try:
+        resources = {"cpu": spec.resources.cpus_per_trial}
+        if spec.resources.gpus_per_trial:
+            resources["gpu"] = spec.resources.gpus_per_trial
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        tuner = tune.Tuner(
+            tune.with_resources(trainable, resources),
+            param_space={"trial": tune.grid_search([c.to_dict() for c in pending])},
+            tune_config=tune.TuneConfig(
+                max_concurrent_trials=spec.max_concurrent_trials,
+                reuse_actors=True,
+            ),
+            run_config=tune.RunConfig(
+                name=f"{spec.name}-{stamp}",
+                storage_path=str(out_dir / "tune"),
+                callbacks=[_tune_callback(sink)],
+                failure_config=tune.FailureConfig(max_failures=spec.max_retries),
+                verbose=0,
+            ),
+        )
+        tuner.fit()
+    finally:
+        if started_ray:
+            ray.shutdown()

@@ -1,0 +1,25 @@
+"""Shared fixtures: the real data folder and a quiet, loopback-only environment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Keep Ray on 127.0.0.1 and every library offline and quiet, before anything imports them.
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The real image data: $RICCI_RAY_DATA_DIR, else ../shared/data next to the repo."""
+    path = Path(os.environ.get("RICCI_RAY_DATA_DIR", REPO.parent / "shared" / "data"))
+    if not (path / "fmnist" / "test5.csv").is_file():
+        pytest.fail(f"real data not found under {path}; set RICCI_RAY_DATA_DIR")
+    return path.resolve()

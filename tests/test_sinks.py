@@ -1,0 +1,122 @@
+"""Parquet is the record (atomic, keyed by trial id); MLflow is an idempotent view of it."""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+import pytest
+
+from ricci_ray import load_results
+from ricci_ray.errors import ConfigError
+from ricci_ray.sinks.mlflow_sink import TAG_TRIAL_ID, MlflowSink, default_tracking_uri
+from ricci_ray.sinks.parquet import ParquetStore
+from ricci_ray.spec import TrialConfig
+from ricci_ray.trial import TrialResult
+from tests.helpers import make_result, search_runs
+
+
+def test_results_and_layers_land_with_one_row_per_trial_k_and_layer(tmp_path):
+    store = ParquetStore(tmp_path)
+    first, second = make_result(0), make_result(1, coef=None)
+    store.write("s", first)
+    store.write("s", second)
+
+    results = load_results(tmp_path)
+    assert len(results) == 2 * 2
+    row = results[(results.trial_id == first.trial_id) & (results.k == 10)].iloc[0]
+    assert row.sweep == "s" and row.dataset == "baptista-a" and row.depth == 4
+    assert row.ricci_coef == pytest.approx(-0.5) and row.status == "ok"
+    assert row.accuracy_test == pytest.approx(0.995) and row.node_id == "node-a"
+    assert row.recipe_epochs == 50
+    undefined = results[(results.trial_id == second.trial_id) & (results.k == 10)].iloc[0]
+    assert pd.isna(undefined.ricci_coef) and undefined.reason == "constant curvature series"
+
+    layers = pd.read_parquet(tmp_path / "layers")
+    assert len(layers) == 2 * 2 * 5
+    one = layers[(layers.trial_id == first.trial_id) & (layers.k == 10)].sort_values("layer")
+    assert one.layer.tolist() == [0, 1, 2, 3, 4]
+    assert one.ric.tolist() == [-100, -101, -102, -103, -104]
+    # eta is defined on hidden layers 1 .. L-1 only.
+    assert one.eta.isna().tolist() == [True, False, False, False, True]
+
+
+def test_rewriting_a_trial_replaces_it_without_duplicates_or_leftovers(tmp_path):
+    store = ParquetStore(tmp_path)
+    store.write("s", make_result(0, coef=-0.1))
+    store.write("s", make_result(0, coef=-0.7))
+    results = load_results(tmp_path)
+    assert len(results) == 2
+    assert results[results.k == 10].ricci_coef.tolist() == [pytest.approx(-0.7)]
+    leftovers = [
+        name for _, _, files in os.walk(tmp_path) for name in files if name.startswith(".")
+    ]
+    assert leftovers == []
+
+
+def test_finished_trial_ids_excludes_failed_trials(tmp_path):
+    store = ParquetStore(tmp_path)
+    assert store.finished_trial_ids("s") == set()
+    ok = make_result(0)
+    store.write("s", ok)
+    config = TrialConfig.from_dict(make_result(1).config)
+    store.write("s", TrialResult.failed(config, "RuntimeError: boom"))
+    assert store.finished_trial_ids("s") == {ok.trial_id}
+    failed = load_results(tmp_path)
+    failed = failed[failed.status == "failed"]
+    assert len(failed) == 2 and set(failed.reason) == {"RuntimeError: boom"}
+
+
+def test_sweeps_are_partitions(tmp_path):
+    store = ParquetStore(tmp_path)
+    store.write("a", make_result(0))
+    store.write("b", make_result(0))
+    assert sorted(load_results(tmp_path).sweep.unique()) == ["a", "b"]
+    assert load_results(tmp_path, sweeps=["b"]).sweep.unique().tolist() == ["b"]
+
+
+def test_unwritable_output_is_reported_before_anything_runs(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(ConfigError, match="must be a writable folder"):
+        ParquetStore(blocker / "out").check_writable()
+
+
+def test_mlflow_run_per_trial_is_idempotent(tmp_path):
+    import mlflow
+
+    uri = default_tracking_uri(tmp_path)
+    sink = MlflowSink(uri, "s")
+    result = make_result(0)
+    run_id = sink.log("s", result)
+    assert sink.log("s", result) == run_id
+
+    # A fresh sink (a resumed sweep) finds the run by its trial id and does not log twice.
+    again = MlflowSink(uri, "s")
+    assert again.log("s", result) == run_id
+    again.log("s", make_result(1))
+
+    runs = search_runs(uri, "s")
+    assert len(runs) == 2
+    assert set(runs["tags." + TAG_TRIAL_ID]) == {result.trial_id, make_result(1).trial_id}
+    assert set(runs["status"]) == {"FINISHED"}
+    first = runs[runs["tags." + TAG_TRIAL_ID] == result.trial_id].iloc[0]
+    assert first["metrics.ricci_coef/k10"] == pytest.approx(-0.5)
+    assert first["metrics.accuracy/test"] == pytest.approx(0.995)
+    assert first["params.width"] == "narrow" and first["params.ks"] == "10,30"
+
+    client = mlflow.tracking.MlflowClient(uri)
+    history = client.get_metric_history(run_id, "ric/k10")
+    assert sorted((m.step, m.value) for m in history) == [
+        (layer, -100.0 - layer) for layer in range(5)
+    ]
+
+
+def test_mlflow_failed_trial_ends_failed(tmp_path):
+
+    uri = default_tracking_uri(tmp_path)
+    config = TrialConfig.from_dict(make_result(0).config)
+    MlflowSink(uri, "s").log("s", TrialResult.failed(config, "ValueError: odd"))
+    runs = search_runs(uri, "s")
+    assert runs["status"].tolist() == ["FAILED"]
+    assert runs["tags.ricci_ray.error"].tolist() == ["ValueError: odd"]
