@@ -150,6 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Only our own messages at INFO; the libraries' at WARNING.
     logging.getLogger().setLevel(logging.WARNING)
     logger.setLevel(logging.DEBUG if args.debug else logging.INFO)
+    # Tune looks for its own result files, which ricci-ray replaces with Parquet and MLflow.
+    logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
     try:
         return args.handler(args)
     except RicciRayError as error:

@@ -143,6 +143,10 @@ def _tune_callback(sink: SinkCallback):
     return _Callback()
 
 
+def _trial_name(trial) -> str:
+    return TrialConfig.from_dict(trial.config["trial"]).trial_id
+
+
 def preflight(spec: SweepSpec, data_dir: str | None) -> None:
     """Load every data set once on the driver so that missing files fail before trials."""
     from ricci_ray.data import DATASETS, load_dataset
@@ -233,6 +237,8 @@ def _run_tune(
             tune_config=tune.TuneConfig(
                 max_concurrent_trials=spec.max_concurrent_trials,
                 reuse_actors=True,
+                trial_name_creator=_trial_name,
+                trial_dirname_creator=_trial_name,
             ),
             run_config=tune.RunConfig(
                 name=f"{spec.name}-{stamp}",

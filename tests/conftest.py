@@ -19,7 +19,10 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     """The real image data: $RICCI_RAY_DATA_DIR, else ../shared/data next to the repo."""
-    path = Path(os.environ.get("RICCI_RAY_DATA_DIR", REPO.parent / "shared" / "data"))
-    if not (path / "fmnist" / "test5.csv").is_file():
-        pytest.fail(f"real data not found under {path}; set RICCI_RAY_DATA_DIR")
-    return path.resolve()
+    candidates = [REPO.parent / "shared" / "data", Path("/work/shared/data")]
+    if "RICCI_RAY_DATA_DIR" in os.environ:
+        candidates = [Path(os.environ["RICCI_RAY_DATA_DIR"])]
+    for path in candidates:
+        if (path / "fmnist" / "test5.csv").is_file():
+            return path.resolve()
+    pytest.fail(f"real data not found in {candidates}; set RICCI_RAY_DATA_DIR")

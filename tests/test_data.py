@@ -1,5 +1,4 @@
 import gzip
-import os
 from pathlib import Path
 
 import numpy as np
@@ -7,16 +6,6 @@ import pytest
 
 from ricci_ray.data import DATASETS, Dataset, DatasetInfo, load_dataset, read_image_csv
 from ricci_ray.errors import ConfigError, DataError
-
-
-@pytest.fixture(scope="session")
-def data_dir() -> Path:
-    """The shared real data: $RICCI_RAY_DATA_DIR, else <repo>/../shared/data."""
-    default = Path(__file__).resolve().parents[2] / "shared" / "data"
-    path = Path(os.environ.get("RICCI_RAY_DATA_DIR", default))
-    if not path.is_dir():
-        pytest.skip(f"real data not found at {path} (set RICCI_RAY_DATA_DIR)")
-    return path
 
 
 def _write_csv(path: Path, rows: list[list[int]], header: list[str] | None = None) -> Path:

@@ -1,0 +1,130 @@
+"""A small sweep through a real local Ray into Parquet and MLflow, and the CLI around it."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import yaml
+
+from ricci_ray.cli import main
+from ricci_ray.sinks.mlflow_sink import TAG_TRIAL_ID, default_tracking_uri
+from ricci_ray.spec import parse_sweep
+from ricci_ray.sweep import run_sweep
+from tests.helpers import search_runs
+
+SWEEP = {
+    "name": "tiny",
+    "datasets": ["baptista-a"],
+    "widths": ["narrow", "wide"],
+    "depths": [5],
+    "seeds": [0, 1],
+    "k": [10, 30],
+    "recipe": {"epochs": 3},
+    "max_concurrent_trials": 2,
+}
+
+
+@pytest.fixture(scope="module")
+def ray_local(tmp_path_factory):
+    """One local Ray for the module (starting it costs seconds), on loopback."""
+    import ray
+
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        _temp_dir=str(tmp_path_factory.mktemp("ray")),
+        log_to_driver=False,
+    )
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def finished(ray_local, tmp_path_factory):
+    out = tmp_path_factory.mktemp("tiny")
+    summary = run_sweep(parse_sweep(SWEEP), out)
+    return out, summary
+
+
+def test_every_trial_lands_in_parquet_once_per_k(finished):
+    out, summary = finished
+    assert (summary.n_trials, summary.n_finished, summary.n_failed) == (4, 4, 0)
+    results = pd.read_parquet(out / "results")
+    assert len(results) == 4 * 2
+    assert results.groupby("trial_id").k.apply(sorted).tolist() == [[10, 30]] * 4
+    assert set(results.status) <= {"ok", "undefined"}
+    assert results.accuracy_test.between(0, 1).all()
+    assert results.node_id.notna().all()
+    defined = results[results.status == "ok"]
+    assert defined.ricci_coef.between(-1, 1).all()
+    layers = pd.read_parquet(out / "layers")
+    # depth 5: the input and five hidden layers, for every trial and k
+    assert len(layers) == 4 * 2 * 6
+
+
+def test_every_trial_is_one_finished_mlflow_run_with_the_metrics(finished):
+    out, _ = finished
+    runs = search_runs(default_tracking_uri(out), "tiny")
+    results = pd.read_parquet(out / "results")
+    assert sorted(runs["tags." + TAG_TRIAL_ID]) == sorted(results.trial_id.unique())
+    assert set(runs.status) == {"FINISHED"}
+    merged = runs.set_index("tags." + TAG_TRIAL_ID)
+    for row in results.itertuples():
+        logged = merged.loc[row.trial_id, f"metrics.ricci_coef/k{row.k}"]
+        if pd.isna(row.ricci_coef):
+            assert pd.isna(logged)
+        else:
+            assert logged == pytest.approx(row.ricci_coef)
+        assert merged.loc[row.trial_id, "metrics.accuracy/test"] == pytest.approx(
+            row.accuracy_test
+        )
+
+
+def test_rerun_on_the_same_output_runs_nothing_again(finished):
+    out, _ = finished
+    before = pd.read_parquet(out / "results")
+    summary = run_sweep(parse_sweep(SWEEP), out)
+    assert (summary.n_skipped, summary.n_finished) == (4, 0)
+    after = pd.read_parquet(out / "results")
+    assert len(after) == len(before)
+    assert len(search_runs(default_tracking_uri(out), "tiny")) == 4
+
+
+def test_growing_the_grid_runs_only_the_new_trials(ray_local, finished, tmp_path):
+    out, _ = finished
+    grown = dict(SWEEP, seeds=[0, 1, 2])
+    summary = run_sweep(parse_sweep(grown), out)
+    assert (summary.n_skipped, summary.n_finished) == (4, 2)
+    assert pd.read_parquet(out / "results").trial_id.nunique() == 6
+
+
+def test_cli_sweep_then_analyze(ray_local, tmp_path, capsys):
+    sweep_file = tmp_path / "s.yaml"
+    sweep_file.write_text(yaml.safe_dump(dict(SWEEP, name="cli", widths=["narrow"])))
+    out = tmp_path / "out"
+    assert main(["sweep", str(sweep_file), "--out", str(out)]) == 0
+    assert "2 trials finished" in capsys.readouterr().out
+    assert main(["analyze", str(out), "--all-networks"]) == 0
+    printed = capsys.readouterr().out
+    assert "pearson_r" in printed and "baptista-a" in printed
+    table = pd.read_csv(out / "analysis" / "correlations.csv")
+    assert table.k.tolist() == [10, 30] and table.n_networks.tolist() == [2, 2]
+
+
+def test_cli_rejects_a_bad_sweep_before_anything_starts(tmp_path, capsys):
+    sweep_file = tmp_path / "bad.yaml"
+    sweep_file.write_text(yaml.safe_dump(dict(SWEEP, datasets=["nope"])))
+    out = tmp_path / "out"
+    assert main(["sweep", str(sweep_file), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "field 'datasets[0]'" in err and "given: 'nope'" in err and "usage:" in err
+    assert not out.exists()
+
+
+def test_image_data_set_without_data_dir_is_rejected_up_front(tmp_path):
+    from ricci_ray.errors import ConfigError
+
+    spec = parse_sweep(dict(SWEEP, datasets=["fmnist-5v9"]))
+    with pytest.raises(ConfigError, match="only with --data-dir"):
+        run_sweep(spec, tmp_path / "out")
+    assert not (tmp_path / "out" / "results").exists()
