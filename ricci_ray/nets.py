@@ -1,8 +1,10 @@
 """The paper's fully connected networks and their training recipe (SPEC §6).
 
 Everything here is deterministic on CPU for a given seed: randomness comes from explicit
-``torch.Generator`` objects, never from torch's global generator. Thread settings are left to
-the caller (the trial runner pins them).
+CPU ``torch.Generator`` objects, never from torch's global generator. Thread settings are
+left to the caller (the trial runner pins them). A network built with ``device="cuda"``
+trains and is evaluated there; its initial weights and shuffles are the CPU ones, but GPU
+kernels need not give bit-identical results from run to run.
 """
 
 import itertools
@@ -18,12 +20,16 @@ from ricci_ray.errors import ConfigError
 __all__ = [
     "WIDTHS",
     "MLP",
+    "HehlRecipe",
     "PaperRecipe",
+    "Recipe",
     "TrainResult",
     "build_mlp",
     "evaluate",
     "hidden_activations",
     "hidden_widths",
+    "train",
+    "train_hehl",
     "train_paper",
 ]
 
@@ -86,13 +92,38 @@ class PaperRecipe:
 
 
 @dataclass(frozen=True)
+class HehlRecipe:
+    """Training recipe of Hehl et al.: full-batch Adam on every training row (nothing held
+    out), stopped as soon as training accuracy reaches ``target_accuracy`` or after
+    ``max_epochs`` steps."""
+
+    learning_rate: float = 1e-3
+    target_accuracy: float = 0.99
+    max_epochs: int = 10_000
+
+    def __post_init__(self) -> None:
+        if not self.learning_rate > 0:
+            raise ConfigError(f"learning_rate: must be > 0; given {self.learning_rate!r}")
+        if not 0 < self.target_accuracy <= 1:
+            raise ConfigError(
+                f"target_accuracy: must be in (0, 1]; given {self.target_accuracy!r}"
+            )
+        if isinstance(self.max_epochs, bool) or self.max_epochs < 1:
+            raise ConfigError(f"max_epochs: must be >= 1; given {self.max_epochs!r}")
+
+
+Recipe = PaperRecipe | HehlRecipe
+
+
+@dataclass(frozen=True)
 class TrainResult:
-    """Outcome of :func:`train_paper`.
+    """Outcome of :func:`train_paper` or :func:`train_hehl`.
 
     ``loss_train`` and ``accuracy_train`` are measured on the training rows after the last
     epoch (Keras reports a running mean over the last epoch instead); the validation pair is
-    ``None`` when nothing was held out. ``epochs`` counts completed epochs; ``diverged`` is
-    true when a non-finite loss stopped training early.
+    ``None`` when nothing was held out (always, for the Hehl recipe). ``epochs`` counts
+    completed epochs (optimizer steps, for the Hehl recipe); ``diverged`` is true when a
+    non-finite loss stopped training early.
     """
 
     loss_train: float
@@ -122,8 +153,19 @@ class MLP(nn.Module):
         return torch.sigmoid(self.logits(x))
 
 
-def build_mlp(in_dim: int, hidden: Sequence[int], *, seed: int) -> MLP:
-    """A network of the paper: Glorot-uniform weights and zero biases, drawn from ``seed``."""
+def build_mlp(
+    in_dim: int, hidden: Sequence[int], *, seed: int, device: str | torch.device = "cpu"
+) -> MLP:
+    """A network of the paper: Glorot-uniform weights and zero biases, drawn from ``seed``.
+
+    The weights are drawn on the CPU, so a seed gives the same initial network on every
+    device; the network is then moved to ``device`` (``"cpu"``, or ``"cuda"`` / ``"cuda:N"``
+    when CUDA is available), where training and evaluation follow it.
+
+    Raises:
+        ConfigError: bad sizes, or a device that is unknown or not available here.
+    """
+    device = _check_device(device)
     if in_dim < 1:
         raise ConfigError(f"in_dim: must be >= 1; given {in_dim!r}")
     if len(hidden) == 0 or any(w < 1 for w in hidden):
@@ -134,12 +176,33 @@ def build_mlp(in_dim: int, hidden: Sequence[int], *, seed: int) -> MLP:
         for layer in [*model.hidden, model.output]:
             nn.init.xavier_uniform_(layer.weight, generator=generator)
             nn.init.zeros_(layer.bias)
-    return model
+    return model.to(device)
 
 
-def _as_tensor(a: np.ndarray) -> torch.Tensor:
+def _check_device(device: str | torch.device) -> torch.device:
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ConfigError(f"device: must be 'cpu' or 'cuda[:N]'; given {device!r}") from exc
+    if resolved.type == "cuda":
+        n_gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if n_gpus == 0 or (resolved.index is not None and resolved.index >= n_gpus):
+            raise ConfigError(
+                f"device: must be 'cpu' or a CUDA device available here ({n_gpus} found); "
+                f"given {device!r}"
+            )
+    elif resolved.type != "cpu":
+        raise ConfigError(f"device: must be 'cpu' or 'cuda[:N]'; given {device!r}")
+    return resolved
+
+
+def _device_of(model: MLP) -> torch.device:
+    return model.output.weight.device
+
+
+def _as_tensor(a: np.ndarray, device: torch.device | None = None) -> torch.Tensor:
     # torch.tensor copies, so read-only or non-contiguous arrays are fine.
-    return torch.tensor(np.asarray(a, dtype=np.float32))
+    return torch.tensor(np.asarray(a, dtype=np.float32), device=device)
 
 
 def _check_xy(model: MLP, x: np.ndarray, y: np.ndarray | None = None) -> None:
@@ -174,7 +237,8 @@ def train_paper(
     """
     _check_xy(model, x, y)
     generator = torch.Generator().manual_seed(seed)
-    x_all, y_all = _as_tensor(x), _as_tensor(y)
+    device = _device_of(model)
+    x_all, y_all = _as_tensor(x, device), _as_tensor(y, device)
 
     # Hold out validation rows the way Keras does: the last floor(n * split) are cut off.
     n_rows = x_all.shape[0]
@@ -186,7 +250,7 @@ def train_paper(
         )
     order = torch.randperm(n_rows, generator=generator) if recipe.shuffle_split else None
     if order is not None:
-        x_all, y_all = x_all[order], y_all[order]
+        x_all, y_all = x_all[order.to(device)], y_all[order.to(device)]
     x_fit, y_fit = x_all[:n_fit], y_all[:n_fit]
     x_val, y_val = x_all[n_fit:], y_all[n_fit:]
 
@@ -202,7 +266,7 @@ def train_paper(
     model.train()
     n_epochs_done, diverged = 0, False
     for _ in range(recipe.epochs):
-        permutation = torch.randperm(n_fit, generator=generator)
+        permutation = torch.randperm(n_fit, generator=generator).to(device)
         for start in range(0, n_fit, recipe.batch_size):
             batch = permutation[start : start + recipe.batch_size]
             loss = loss_fn(model.logits(x_fit[batch]), y_fit[batch])
@@ -231,12 +295,76 @@ def train_paper(
     )
 
 
+def train_hehl(
+    model: MLP, x: np.ndarray, y: np.ndarray, recipe: HehlRecipe, *, seed: int
+) -> TrainResult:
+    """Train ``model`` in place with full-batch Adam until training accuracy reaches the
+    target or the epoch cap (Hehl et al.'s recipe).
+
+    Each epoch is one Adam step on the binary cross-entropy of all rows. Accuracy is checked
+    on the forward pass that precedes each step, so training stops with a network whose
+    accuracy on ``x`` is at least ``recipe.target_accuracy``, or after ``recipe.max_epochs``
+    steps.
+
+    Args:
+        model: a network from :func:`build_mlp`.
+        x: inputs, shape ``(n, in_dim)``.
+        y: labels in {0, 1}, shape ``(n,)``.
+        recipe: hyperparameters.
+        seed: accepted for a common signature with :func:`train_paper`; full-batch training
+            draws nothing at random, so the result depends on the network's seed only.
+    """
+    _check_xy(model, x, y)
+    device = _device_of(model)
+    x_all, y_all = _as_tensor(x, device), _as_tensor(y, device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=recipe.learning_rate)
+    loss_fn = nn.BCEWithLogitsLoss()
+    n_target = int(np.ceil(recipe.target_accuracy * len(y_all) - 1e-9))
+
+    model.train()
+    n_epochs_done, diverged = 0, False
+    while n_epochs_done < recipe.max_epochs:
+        logits = model.logits(x_all)
+        loss = loss_fn(logits, y_all)
+        if not torch.isfinite(loss):
+            diverged = True
+            break
+        if int(((logits > 0).float() == y_all).sum()) >= n_target:
+            break
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        n_epochs_done += 1
+    model.eval()
+
+    loss_train, accuracy_train = _bce_and_accuracy(model, x_all, y_all)
+    return TrainResult(
+        loss_train=loss_train,
+        accuracy_train=accuracy_train,
+        loss_val=None,
+        accuracy_val=None,
+        epochs=n_epochs_done,
+        diverged=diverged or not np.isfinite(loss_train),
+    )
+
+
+def train(model: MLP, x: np.ndarray, y: np.ndarray, recipe: Recipe, *, seed: int) -> TrainResult:
+    """Train ``model`` in place with ``recipe``: :func:`train_paper` for a
+    :class:`PaperRecipe`, :func:`train_hehl` for a :class:`HehlRecipe`."""
+    if isinstance(recipe, PaperRecipe):
+        return train_paper(model, x, y, recipe, seed=seed)
+    if isinstance(recipe, HehlRecipe):
+        return train_hehl(model, x, y, recipe, seed=seed)
+    raise ConfigError(f"recipe: must be a PaperRecipe or a HehlRecipe; given {recipe!r}")
+
+
 def evaluate(model: MLP, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """Binary cross-entropy and accuracy (threshold 0.5) of ``model`` on ``x`` of shape
     ``(n, in_dim)`` and labels ``y`` of shape ``(n,)``."""
     _check_xy(model, x, y)
     model.eval()
-    return _bce_and_accuracy(model, _as_tensor(x), _as_tensor(y))
+    device = _device_of(model)
+    return _bce_and_accuracy(model, _as_tensor(x, device), _as_tensor(y, device))
 
 
 def hidden_activations(model: MLP, x: np.ndarray) -> list[np.ndarray]:
@@ -248,9 +376,9 @@ def hidden_activations(model: MLP, x: np.ndarray) -> list[np.ndarray]:
     _check_xy(model, x)
     model.eval()
     activations = []
-    h = _as_tensor(x)
+    h = _as_tensor(x, _device_of(model))
     with torch.no_grad():
         for layer in model.hidden:
             h = torch.relu(layer(h))
-            activations.append(h.numpy().astype(np.float32, copy=True))
+            activations.append(h.cpu().numpy().astype(np.float32, copy=True))
     return activations

@@ -17,8 +17,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ray.tune import Callback
+
 from ricci_ray.errors import ConfigError
-from ricci_ray.sinks.mlflow_sink import MlflowSink, default_tracking_uri
+from ricci_ray.sinks.mlflow_sink import (
+    MlflowSink,
+    MlflowWriter,
+    bound_http_retries,
+    default_tracking_uri,
+    sync_from_parquet,
+)
 from ricci_ray.sinks.parquet import ParquetStore
 from ricci_ray.spec import SweepSpec, TrialConfig
 from ricci_ray.trial import TrialResult, run_trial
@@ -26,6 +34,9 @@ from ricci_ray.trial import TrialResult, run_trial
 logger = logging.getLogger(__name__)
 
 RECORD_KEY = "ricci_ray_record"
+# How long the end of a sweep waits for MLflow logging to drain before leaving the rest
+# to 'ricci-ray mlflow-sync'.
+MLFLOW_DRAIN_SECONDS = 120.0
 
 
 @dataclass
@@ -72,20 +83,21 @@ class SinkCallback:
         self,
         sweep: str,
         store: ParquetStore,
-        mlflow_sink: MlflowSink | None,
+        mlflow_writer: MlflowWriter | None,
         n_total: int,
     ) -> None:
         self.sweep = sweep
         self.store = store
-        self.mlflow_sink = mlflow_sink
+        self.mlflow_writer = mlflow_writer
         self.n_total = n_total
         self.n_finished = 0
         self.n_failed = 0
-        self.n_unlogged = 0
         self.started = time.monotonic()
 
     def handle_result(self, result: TrialResult) -> None:
-        self.store.write(self.sweep, result)
+        results, layers = self.store.write(self.sweep, result)
+        if self.mlflow_writer is not None:
+            self.mlflow_writer.submit(results, layers)
         if result.error:
             self.n_failed += 1
             logger.warning(
@@ -94,17 +106,6 @@ class SinkCallback:
         else:
             self.n_finished += 1
             logger.info("%s %s", self._progress(), _describe(result))
-        if self.mlflow_sink is not None:
-            try:
-                self.mlflow_sink.log(self.sweep, result)
-            except Exception as error:  # MLflow is a view; the record is already in Parquet
-                self.n_unlogged += 1
-                logger.warning(
-                    "trial %s is in Parquet but could not be logged to MLflow (%s); "
-                    "rerun the sweep on the same --out to log it",
-                    result.trial_id,
-                    error,
-                )
 
     def _progress(self) -> str:
         done = self.n_finished + self.n_failed
@@ -125,22 +126,29 @@ def _describe(result: TrialResult) -> str:
     )
 
 
-def _tune_callback(sink: SinkCallback):
-    from ray.tune import Callback
+class _TuneCallback(Callback):
+    """Hands each reported trial (or its final error) to the driver-side sinks."""
 
-    class _Callback(Callback):
-        def on_trial_result(self, iteration, trials, trial, result, **info):
-            record = result.get(RECORD_KEY)
-            if record:
-                sink.handle_result(TrialResult.from_dict(json.loads(record)))
+    def __init__(self, sink: SinkCallback) -> None:
+        self.sink = sink
 
-        def on_trial_error(self, iteration, trials, trial, **info):
-            config = TrialConfig.from_dict(trial.config["trial"])
-            error = trial.get_error()
-            message = str(error).strip().splitlines()[-1] if error else "unknown error"
-            sink.handle_result(TrialResult.failed(config, message))
+    # Tune pickles its callbacks into the experiment state; the sinks (open files, a
+    # writer thread) stay with this driver process and are not part of that state.
+    def __getstate__(self) -> dict[str, Any]:
+        return {"sink": None}
 
-    return _Callback()
+    def on_trial_result(self, iteration, trials, trial, result, **info):
+        record = result.get(RECORD_KEY)
+        if record and self.sink is not None:
+            self.sink.handle_result(TrialResult.from_dict(json.loads(record)))
+
+    def on_trial_error(self, iteration, trials, trial, **info):
+        if self.sink is None:
+            return
+        config = TrialConfig.from_dict(trial.config["trial"])
+        error = trial.get_error()
+        message = str(error).strip().splitlines()[-1] if error else "unknown error"
+        self.sink.handle_result(TrialResult.failed(config, message))
 
 
 def _trial_name(trial) -> str:
@@ -158,6 +166,18 @@ def preflight(spec: SweepSpec, data_dir: str | None) -> None:
                 "given: no --data-dir"
             )
         load_dataset(name, data_seed=spec.data_seed, data_dir=data_dir)
+
+
+def _catch_up_mlflow(out_dir: Path, tracking_uri: str, sweep: str) -> None:
+    """Log trials that reached Parquet but not MLflow in an earlier run of this sweep."""
+    bound_http_retries()
+    try:
+        synced = sync_from_parquet(out_dir, tracking_uri, [sweep])
+    except Exception as error:  # the tracking server may be down: the sweep goes on
+        logger.warning("MLflow at %s not reachable before the sweep (%s)", tracking_uri, error)
+        return
+    if synced.get(sweep):
+        logger.info("logged %d earlier trials to MLflow", synced[sweep])
 
 
 def run_sweep(
@@ -189,10 +209,24 @@ def run_sweep(
             len(pending),
         )
 
-    mlflow_sink = MlflowSink(tracking_uri or default_tracking_uri(out_dir), spec.name)
-    sink = SinkCallback(spec.name, store, mlflow_sink, n_total=len(pending))
-    if pending:
-        _run_tune(spec, pending, out_dir, sink, address=address, num_cpus=num_cpus)
+    tracking_uri = tracking_uri or default_tracking_uri(out_dir)
+    _catch_up_mlflow(out_dir, tracking_uri, spec.name)
+    writer = MlflowWriter(lambda: MlflowSink(tracking_uri, spec.name))
+    sink = SinkCallback(spec.name, store, writer, n_total=len(pending))
+    try:
+        if pending:
+            _run_tune(spec, pending, out_dir, sink, address=address, num_cpus=num_cpus)
+    finally:
+        n_unlogged = writer.close(timeout_s=MLFLOW_DRAIN_SECONDS)
+    if n_unlogged:
+        logger.warning(
+            "%d trials are in Parquet but not in MLflow (%s); run "
+            "'ricci-ray mlflow-sync %s --tracking-uri %s' when the server is back",
+            n_unlogged,
+            writer.last_error,
+            out_dir,
+            tracking_uri,
+        )
 
     return SweepSummary(
         sweep=spec.name,
@@ -201,7 +235,7 @@ def run_sweep(
         n_skipped=len(configs) - len(pending),
         n_finished=sink.n_finished,
         n_failed=sink.n_failed,
-        n_unlogged=sink.n_unlogged,
+        n_unlogged=n_unlogged,
         seconds=time.monotonic() - started,
     )
 
@@ -243,7 +277,7 @@ def _run_tune(
             run_config=tune.RunConfig(
                 name=f"{spec.name}-{stamp}",
                 storage_path=str(out_dir / "tune"),
-                callbacks=[_tune_callback(sink)],
+                callbacks=[_TuneCallback(sink)],
                 failure_config=tune.FailureConfig(max_failures=spec.max_retries),
                 verbose=0,
             ),

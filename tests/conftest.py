@@ -26,3 +26,18 @@ def data_dir() -> Path:
         if (path / "fmnist" / "test5.csv").is_file():
             return path.resolve()
     pytest.fail(f"real data not found in {candidates}; set RICCI_RAY_DATA_DIR")
+
+
+@pytest.fixture(scope="module")
+def ray_local(tmp_path_factory):
+    """One local Ray per test module (starting it costs seconds), on loopback."""
+    import ray
+
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        _temp_dir=str(tmp_path_factory.mktemp("ray")),
+        log_to_driver=False,
+    )
+    yield
+    ray.shutdown()

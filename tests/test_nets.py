@@ -9,11 +9,14 @@ from ricci_ray.data import load_dataset
 from ricci_ray.errors import ConfigError
 from ricci_ray.nets import (
     WIDTHS,
+    HehlRecipe,
     PaperRecipe,
     build_mlp,
     evaluate,
     hidden_activations,
     hidden_widths,
+    train,
+    train_hehl,
     train_paper,
 )
 
@@ -198,3 +201,132 @@ def test_paper_recipe_trains_baptista_a_well():
     _, accuracy = evaluate(model, data.x_test, data.y_test)
     assert result.epochs == 50 and not result.diverged
     assert accuracy > 0.99
+
+
+def test_shuffled_split_is_seeded():
+    x, y = _blobs(n=100)
+    recipe = PaperRecipe(epochs=2, learning_rate=1e-2, shuffle_split=True)
+    results = []
+    for seed in (0, 0, 1):
+        model = build_mlp(4, [8], seed=0)
+        results.append(train_paper(model, x, y, recipe, seed=seed))
+    assert results[0] == results[1]
+    assert results[0] != results[2]
+
+
+# --- the Hehl recipe ------------------------------------------------------------------------
+
+
+def test_hehl_recipe_defaults_and_validation():
+    recipe = HehlRecipe()
+    assert (recipe.learning_rate, recipe.target_accuracy) == (1e-3, 0.99)
+    assert recipe.max_epochs >= 1000
+    for field, value in [("learning_rate", 0.0), ("target_accuracy", 1.5), ("max_epochs", 0)]:
+        with pytest.raises(ConfigError, match=f"{field}: must be"):
+            dataclasses.replace(recipe, **{field: value})
+
+
+def test_train_hehl_stops_at_the_target_accuracy():
+    x, y = _blobs(n=200)
+    model = build_mlp(4, [16, 16], seed=0)
+    result = train_hehl(
+        model, x, y, HehlRecipe(learning_rate=1e-2, target_accuracy=0.98, max_epochs=5000), seed=0
+    )
+    assert result.accuracy_train >= 0.98
+    assert 0 < result.epochs < 5000
+    assert result.loss_val is None and result.accuracy_val is None
+    assert (result.loss_train, result.accuracy_train) == pytest.approx(evaluate(model, x, y))
+
+    # One step fewer leaves the network below the target: training stopped at the first hit.
+    fewer = build_mlp(4, [16, 16], seed=0)
+    recipe = HehlRecipe(learning_rate=1e-2, target_accuracy=0.98, max_epochs=result.epochs - 1)
+    assert train_hehl(fewer, x, y, recipe, seed=0).accuracy_train < 0.98
+
+
+def test_train_hehl_stops_at_the_epoch_cap():
+    # Labels independent of the inputs cannot be fitted to 100% in 7 steps.
+    x, _ = _blobs(n=100)
+    y = np.random.default_rng(0).integers(0, 2, 100).astype(np.float32)
+    result = train_hehl(
+        build_mlp(4, [8], seed=0), x, y, HehlRecipe(target_accuracy=1.0, max_epochs=7), seed=0
+    )
+    assert result.epochs == 7 and result.accuracy_train < 1 and not result.diverged
+
+
+def test_train_hehl_divergence():
+    x, y = _blobs(n=40)
+    x[0, 0] = np.nan
+    result = train_hehl(build_mlp(4, [8], seed=0), x, y, HehlRecipe(max_epochs=3), seed=0)
+    assert result.diverged and result.epochs == 0
+
+
+def test_train_dispatches_on_the_recipe():
+    x, y = _blobs(n=60)
+    for recipe, trainer in [
+        (PaperRecipe(epochs=2), train_paper),
+        (HehlRecipe(max_epochs=5), train_hehl),
+    ]:
+        via_train = train(build_mlp(4, [8], seed=1), x, y, recipe, seed=2)
+        direct = trainer(build_mlp(4, [8], seed=1), x, y, recipe, seed=2)
+        assert via_train == direct
+    with pytest.raises(ConfigError, match="recipe: must be a PaperRecipe or a HehlRecipe"):
+        train(build_mlp(4, [8], seed=1), x, y, {"name": "paper"}, seed=0)
+
+
+@pytest.mark.parametrize(
+    "recipe", [PaperRecipe(epochs=3, shuffle_split=True), HehlRecipe(max_epochs=50)]
+)
+def test_same_config_and_seed_give_identical_accuracy_and_activations(recipe):
+    data = load_dataset("hehl-3", data_seed=1)
+    x_train, y_train = data.x_train[:300], data.y_train[:300]
+    runs = []
+    for _ in range(2):
+        model = build_mlp(3, hidden_widths("bottleneck", 5), seed=4)
+        result = train(model, x_train, y_train, recipe, seed=4)
+        runs.append(
+            (
+                result,
+                evaluate(model, data.x_test, data.y_test),
+                hidden_activations(model, data.x_test),
+            )
+        )
+    (result_a, test_a, acts_a), (result_b, test_b, acts_b) = runs
+    assert result_a == result_b
+    assert test_a == test_b
+    for a, b in zip(acts_a, acts_b, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+# --- devices --------------------------------------------------------------------------------
+
+
+def test_build_mlp_on_cpu_device():
+    model = build_mlp(4, [8], seed=0, device="cpu")
+    assert model.output.weight.device == torch.device("cpu")
+    default = build_mlp(4, [8], seed=0)
+    assert torch.equal(model.hidden[0].weight, default.hidden[0].weight)
+    x, y = _blobs(n=40)
+    train_hehl(model, x, y, HehlRecipe(max_epochs=2), seed=0)
+    assert hidden_activations(model, x)[0].shape == (40, 8)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error raised without CUDA")
+@pytest.mark.parametrize("device", ["cuda", "cuda:0", torch.device("cuda")])
+def test_cuda_device_without_cuda_is_a_config_error(device):
+    with pytest.raises(ConfigError, match=r"device: must be 'cpu' or a CUDA device available"):
+        build_mlp(4, [8], seed=0, device=device)
+
+
+@pytest.mark.parametrize("device", ["gpu", "meta", 3.5])
+def test_unknown_device_is_a_config_error(device):
+    with pytest.raises(ConfigError, match="device: must be 'cpu' or 'cuda"):
+        build_mlp(4, [8], seed=0, device=device)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_training_matches_shapes():
+    x, y = _blobs(n=64)
+    model = build_mlp(4, [8], seed=0, device="cuda")
+    result = train(model, x, y, PaperRecipe(epochs=2), seed=0)
+    assert result.epochs == 2
+    assert hidden_activations(model, x)[0].shape == (64, 8)

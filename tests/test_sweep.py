@@ -25,21 +25,6 @@ SWEEP = {
 
 
 @pytest.fixture(scope="module")
-def ray_local(tmp_path_factory):
-    """One local Ray for the module (starting it costs seconds), on loopback."""
-    import ray
-
-    ray.init(
-        num_cpus=2,
-        include_dashboard=False,
-        _temp_dir=str(tmp_path_factory.mktemp("ray")),
-        log_to_driver=False,
-    )
-    yield
-    ray.shutdown()
-
-
-@pytest.fixture(scope="module")
 def finished(ray_local, tmp_path_factory):
     out = tmp_path_factory.mktemp("tiny")
     summary = run_sweep(parse_sweep(SWEEP), out)

@@ -2,24 +2,30 @@
 
 Runs are keyed by the trial id (tag ``ricci_ray.trial_id``): logging a trial that already
 has a FINISHED run does nothing, and a trial whose earlier run failed reuses that run, so
-MLflow never holds a trial twice. Per-layer curvature and geodesic sums are logged as
-step-indexed series (step = layer, the input layer is step 0).
+MLflow never holds a trial twice. A run is built from the trial's Parquet rows, so the
+same code logs a finished trial live and rebuilds MLflow from Parquet later
+(:func:`sync_from_parquet`). Per-layer curvature and geodesic sums are step-indexed
+series (step = layer, the input layer is step 0).
 
-All logging happens in the driver process (one writer). A failure to log is reported and
-returned to the caller; it never stops a sweep, since Parquet already holds the result.
+During a sweep all logging goes through one :class:`MlflowWriter` thread in the driver:
+a slow or unreachable tracking server delays only that thread, never the sweep.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
+import queue
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from tenacity import Retrying, stop_after_attempt, wait_exponential
+
 from ricci_ray import __version__
-from ricci_ray.trial import STATUS_FAILED, TrialResult
 
 logger = logging.getLogger(__name__)
 
@@ -28,108 +34,278 @@ TAG_SWEEP = "ricci_ray.sweep"
 TAG_VERSION = "ricci_ray.code_version"
 _BATCH = 1000  # MLflow's limit on metrics per log_batch call
 
+# Results columns that become params (the config) and metrics (the outcome) of a run.
+_PARAM_COLUMNS = ("dataset", "width", "depth", "seed", "convention", "data_seed", "node_id")
+_METRIC_COLUMNS = {
+    "accuracy_test": "accuracy/test",
+    "loss_test": "loss/test",
+    "accuracy_train": "accuracy/train",
+    "loss_train": "loss/train",
+    "accuracy_val": "accuracy/val",
+    "loss_val": "loss/val",
+    "seconds_train": "seconds/train",
+    "seconds_geometry": "seconds/geometry",
+}
+
 
 def default_tracking_uri(out_dir: str | Path) -> str:
     """The embedded store: a SQLite file inside the sweep's output folder."""
     return f"sqlite:///{Path(out_dir).resolve() / 'mlflow.db'}"
 
 
-def flatten_params(config: dict[str, Any]) -> dict[str, str]:
-    """The trial config as MLflow params (nested keys joined with '.')."""
-    params: dict[str, str] = {}
-    for key, value in config.items():
-        if key in ("data_dir", "cpus", "sweep"):
-            continue
-        if isinstance(value, dict):
-            for inner, inner_value in value.items():
-                params[f"{key}.{inner}"] = str(inner_value)
-        elif isinstance(value, list | tuple):
-            params[key] = ",".join(str(v) for v in value)
-        else:
-            params[key] = str(value)
-    return params
+def bound_http_retries(max_retries: int = 2, timeout_s: int = 10) -> None:
+    """Keep MLflow's own HTTP retries short (its default waits minutes on a dead server).
+
+    Our writer retries whole trials with its own backoff instead. Values already set in
+    the environment win.
+    """
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(max_retries))
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(timeout_s))
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 
 class MlflowSink:
-    """Logs finished trials of one sweep to an MLflow tracking store."""
+    """Logs trials of one sweep to an MLflow tracking store, one run per trial id."""
 
     def __init__(self, tracking_uri: str, experiment: str) -> None:
-        os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+        bound_http_retries()
         from mlflow.tracking import MlflowClient
 
         self.tracking_uri = tracking_uri
+        self.experiment = experiment
         self.client = MlflowClient(tracking_uri=tracking_uri)
         found = self.client.get_experiment_by_name(experiment)
         if found is None:
             self.experiment_id = self.client.create_experiment(experiment)
         else:
             self.experiment_id = found.experiment_id
-        self._runs = self._existing_runs()
+        self._runs = self._search_runs()
 
-    def _existing_runs(self) -> dict[str, tuple[str, str]]:
-        """trial id -> (run id, status) for the runs already in the experiment."""
+    def _search_runs(self, trial_id: str | None = None) -> dict[str, tuple[str, str]]:
+        """trial id -> (run id, status) of the runs in the experiment (FINISHED preferred)."""
         runs: dict[str, tuple[str, str]] = {}
+        query = f"tags.`{TAG_TRIAL_ID}` = '{trial_id}'" if trial_id else ""
         token = None
         while True:
             page = self.client.search_runs(
-                [self.experiment_id], max_results=1000, page_token=token
+                [self.experiment_id], filter_string=query, max_results=1000, page_token=token
             )
             for run in page:
-                trial_id = run.data.tags.get(TAG_TRIAL_ID)
-                if trial_id and runs.get(trial_id, ("", ""))[1] != "FINISHED":
-                    runs[trial_id] = (run.info.run_id, run.info.status)
+                key = run.data.tags.get(TAG_TRIAL_ID)
+                if key and runs.get(key, ("", ""))[1] != "FINISHED":
+                    runs[key] = (run.info.run_id, run.info.status)
             token = page.token
             if not token:
                 return runs
 
+    @property
+    def logged_trial_ids(self) -> set[str]:
+        return {key for key, (_, status) in self._runs.items() if status == "FINISHED"}
+
     def is_logged(self, trial_id: str) -> bool:
         return self._runs.get(trial_id, ("", ""))[1] == "FINISHED"
 
-    def log(self, sweep: str, result: TrialResult) -> str:
-        """Log one trial; return its run id. Idempotent per trial id."""
-        from mlflow.entities import Metric, Param
+    def log(self, results: Sequence[dict[str, Any]], layers: Sequence[dict[str, Any]]) -> str:
+        """Log one trial from its Parquet rows; return the run id. Idempotent per trial id.
 
-        if self.is_logged(result.trial_id):
-            return self._runs[result.trial_id][0]
-        run_id = self._runs.get(result.trial_id, (None, ""))[0]
-        if run_id is None:
+        ``results`` are the trial's rows of the results table (one per k), ``layers`` its
+        rows of the layers table.
+        """
+        from mlflow.entities import Metric, Param, RunTag
+
+        first = results[0]
+        trial_id = first["trial_id"]
+        if self.is_logged(trial_id):
+            return self._runs[trial_id][0]
+        if trial_id not in self._runs:
+            # A previous attempt may have created the run before its reply was lost.
+            self._runs.update(self._search_runs(trial_id))
+        if trial_id in self._runs:
+            run_id = self._runs[trial_id][0]
+            if self.is_logged(trial_id):
+                return run_id
+        else:
             run = self.client.create_run(
                 self.experiment_id,
-                run_name=result.trial_id,
-                tags={TAG_TRIAL_ID: result.trial_id, TAG_SWEEP: sweep, TAG_VERSION: __version__},
+                run_name=trial_id,
+                tags={
+                    TAG_TRIAL_ID: trial_id,
+                    TAG_SWEEP: self.experiment,
+                    TAG_VERSION: str(first.get("code_version") or __version__),
+                },
             )
             run_id = run.info.run_id
-            self._runs[result.trial_id] = (run_id, "RUNNING")
+            self._runs[trial_id] = (run_id, "RUNNING")
 
         now = int(time.time() * 1000)
-        metrics = [Metric(key, value, now, step) for key, value, step in _metric_points(result)]
-        params = [Param(key, value) for key, value in flatten_params(result.config).items()]
-        if result.node_id:
-            params.append(Param("node_id", result.node_id))
+        metrics = [
+            Metric(key, value, now, step) for key, value, step in _metric_points(results, layers)
+        ]
+        params = [Param(key, value) for key, value in run_params(results).items()]
+        failed = first["status"] == "failed"
+        tags = [RunTag("ricci_ray.error", str(first["reason"])[:5000])] if failed else []
         for start in range(0, max(len(metrics), 1), _BATCH):
             self.client.log_batch(
                 run_id,
                 metrics=metrics[start : start + _BATCH],
                 params=params if start == 0 else (),
+                tags=tags if start == 0 else (),
             )
-        if result.error:
-            self.client.set_tag(run_id, "ricci_ray.error", result.error[:5000])
-        status = "FAILED" if result.status == STATUS_FAILED else "FINISHED"
+        status = "FAILED" if failed else "FINISHED"
         self.client.set_terminated(run_id, status=status)
-        self._runs[result.trial_id] = (run_id, status)
+        self._runs[trial_id] = (run_id, status)
         return run_id
 
 
-def _metric_points(result: TrialResult) -> Iterator[tuple[str, float, int]]:
-    """(key, value, step) for every number MLflow should show; NaN for undefined values."""
-    for key, value in result.metrics().items():
-        yield key, value, 0
-    yield "seconds/train", result.seconds_train, 0
-    yield "seconds/geometry", result.seconds_geometry, 0
-    for scale in result.scales:
-        for layer, value in enumerate(scale.ric):
-            yield f"ric/k{scale.k}", value, layer
-        for layer, value in enumerate(scale.g):
-            yield f"geodesic_sum/k{scale.k}", value, layer
-        for layer, value in enumerate(scale.eta or [], start=1):
-            yield f"eta/k{scale.k}", value, layer
+def run_params(results: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """The trial config as MLflow params, from its results rows."""
+    first = results[0]
+    params = {key: str(first[key]) for key in _PARAM_COLUMNS if first.get(key) is not None}
+    params.update(
+        {
+            key.replace("recipe_", "recipe."): str(value)
+            for key, value in first.items()
+            if key.startswith("recipe_")
+        }
+    )
+    params["ks"] = ",".join(str(row["k"]) for row in sorted(results, key=lambda r: r["k"]))
+    return params
+
+
+def _number(value: Any) -> float:
+    return math.nan if value is None else float(value)
+
+
+def _metric_points(
+    results: Sequence[dict[str, Any]], layers: Sequence[dict[str, Any]]
+) -> Iterator[tuple[str, float, int]]:
+    """(key, value, step) for every number MLflow shows; NaN stands for undefined."""
+    first = results[0]
+    for column, key in _METRIC_COLUMNS.items():
+        yield key, _number(first.get(column)), 0
+    for row in results:
+        yield f"ricci_coef/k{row['k']}", _number(row["ricci_coef"]), 0
+        if "ricci_coef_init" in row:
+            yield f"ricci_coef_init/k{row['k']}", _number(row["ricci_coef_init"]), 0
+    for row in layers:
+        k, layer = row["k"], row["layer"]
+        yield f"ric/k{k}", _number(row["ric"]), layer
+        yield f"geodesic_sum/k{k}", _number(row["g"]), layer
+        if row.get("eta") is not None and not _is_nan(row["eta"]):
+            yield f"eta/k{k}", float(row["eta"]), layer
+
+
+def _is_nan(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)
+
+
+class MlflowWriter:
+    """One background thread that logs trials to MLflow with bounded, backed-off retries.
+
+    :meth:`submit` never blocks on the network. A trial whose logging still fails after
+    ``attempts`` tries is parked and tried again, first thing, once the next trial
+    arrives after ``park_seconds`` and at :meth:`close`; what is left after that stays
+    in Parquet and is logged by the next ``ricci-ray sweep`` or ``ricci-ray mlflow-sync``
+    on the same folder.
+    """
+
+    def __init__(
+        self,
+        sink_factory,
+        *,
+        attempts: int = 3,
+        max_wait_s: float = 8.0,
+        park_seconds: float = 15.0,
+    ) -> None:
+        self._sink_factory = sink_factory
+        self._sink: MlflowSink | None = None
+        self._retrying = Retrying(
+            stop=stop_after_attempt(attempts),
+            wait=wait_exponential(multiplier=0.5, max=max_wait_s),
+            reraise=True,
+        )
+        self._park_seconds = park_seconds
+        self._queue: queue.Queue[tuple[list[dict], list[dict]] | None] = queue.Queue()
+        self._parked: list[tuple[list[dict], list[dict]]] = []
+        self._parked_at = 0.0
+        self.n_logged = 0
+        self.last_error: str | None = None
+        self._thread = threading.Thread(target=self._run, name="ricci-ray-mlflow", daemon=True)
+        self._thread.start()
+
+    def submit(self, results: list[dict[str, Any]], layers: list[dict[str, Any]]) -> None:
+        self._queue.put((results, layers))
+
+    @property
+    def n_pending(self) -> int:
+        return self._queue.qsize() + len(self._parked)
+
+    def _log(self, item: tuple[list[dict], list[dict]]) -> bool:
+        try:
+            for attempt in self._retrying:
+                with attempt:
+                    if self._sink is None:
+                        self._sink = self._sink_factory()
+                    self._sink.log(*item)
+        except Exception as error:  # any client or server error: park it, keep going
+            self.last_error = f"{type(error).__name__}: {error}"
+            trial_id = item[0][0]["trial_id"]
+            logger.warning(
+                "MLflow: trial %s not logged yet (%s); it stays in Parquet",
+                trial_id,
+                self.last_error,
+            )
+            return False
+        self.n_logged += 1
+        return True
+
+    def _retry_parked(self) -> None:
+        parked, self._parked = self._parked, []
+        for index, item in enumerate(parked):
+            if not self._log(item):
+                self._parked.extend(parked[index:])
+                self._parked_at = time.monotonic()
+                return
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                self._retry_parked()
+                return
+            if self._parked and time.monotonic() - self._parked_at > self._park_seconds:
+                self._retry_parked()
+            if self._parked:
+                self._parked.append(item)  # behind the trials already waiting, in order
+            elif not self._log(item):
+                self._parked.append(item)
+                self._parked_at = time.monotonic()
+
+    def close(self, timeout_s: float | None = None) -> int:
+        """Finish logging (one last try for parked trials); return how many are left."""
+        self._queue.put(None)
+        self._thread.join(timeout_s)
+        return self.n_pending
+
+
+def sync_from_parquet(
+    out_dir: str | Path, tracking_uri: str, sweeps: Iterable[str] | None = None
+) -> dict[str, int]:
+    """Log to MLflow every trial in the Parquet data set that it does not hold yet.
+
+    Returns, per sweep, how many runs were logged. Safe to run again: runs are keyed by
+    trial id, so nothing is logged twice.
+    """
+    from ricci_ray.sinks.parquet import ParquetStore
+
+    store = ParquetStore(out_dir)
+    logged: dict[str, int] = {}
+    for sweep in sweeps or store.sweeps():
+        sink = MlflowSink(tracking_uri, sweep)
+        done = sink.logged_trial_ids
+        count = 0
+        for results, layers in store.trial_rows(sweep, exclude=done):
+            sink.log(results, layers)
+            count += 1
+        logged[sweep] = count
+    return logged

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -184,12 +184,17 @@ class ParquetStore:
                 f"given one that is not ({error.strerror})"
             ) from None
 
-    def write(self, sweep: str, result: TrialResult) -> None:
-        """Land one trial atomically in both tables (layers first, results last)."""
-        layers = pa.Table.from_pylist(layers_rows(result), schema=LAYERS_SCHEMA)
-        results = pa.Table.from_pylist(results_rows(result), schema=RESULTS_SCHEMA)
-        self._write_atomic(self.partition("layers", sweep), result.trial_id, layers)
-        self._write_atomic(self.partition("results", sweep), result.trial_id, results)
+    def write(self, sweep: str, result: TrialResult) -> tuple[list[dict], list[dict]]:
+        """Land one trial atomically in both tables (layers first, results last).
+
+        Returns the rows written: (results rows, layers rows).
+        """
+        results, layers = results_rows(result), layers_rows(result)
+        layers_table = pa.Table.from_pylist(layers, schema=LAYERS_SCHEMA)
+        results_table = pa.Table.from_pylist(results, schema=RESULTS_SCHEMA)
+        self._write_atomic(self.partition("layers", sweep), result.trial_id, layers_table)
+        self._write_atomic(self.partition("results", sweep), result.trial_id, results_table)
+        return results, layers
 
     def _write_atomic(self, folder: Path, trial_id: str, table: pa.Table) -> None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -211,6 +216,38 @@ class ParquetStore:
             table.filter(ds.field("status") == STATUS_FAILED).column("trial_id").to_pylist()
         )
         return set(table.column("trial_id").to_pylist()) - failed
+
+    def sweeps(self) -> list[str]:
+        """The sweeps with results under this root."""
+        folder = self.root / "results"
+        if not folder.is_dir():
+            return []
+        return sorted(
+            path.name.removeprefix("sweep=")
+            for path in folder.iterdir()
+            if path.is_dir() and path.name.startswith("sweep=")
+        )
+
+    def trial_rows(
+        self, sweep: str, *, exclude: set[str] = frozenset()
+    ) -> Iterator[tuple[list[dict], list[dict]]]:
+        """(results rows, layers rows) of every trial of ``sweep`` not in ``exclude``."""
+        results = self._read_rows("results", sweep, exclude)
+        layers = self._read_rows("layers", sweep, exclude)
+        for trial_id, rows in results.items():
+            yield rows, layers.get(trial_id, [])
+
+    def _read_rows(self, table: str, sweep: str, exclude: set[str]) -> dict[str, list[dict]]:
+        folder = self.partition(table, sweep)
+        if not folder.is_dir():
+            return {}
+        data = ds.dataset(folder, format="parquet").to_table()
+        if exclude:
+            data = data.filter(~ds.field("trial_id").isin(sorted(exclude)))
+        grouped: dict[str, list[dict]] = {}
+        for row in data.to_pylist():
+            grouped.setdefault(row["trial_id"], []).append(row)
+        return grouped
 
 
 def load_table(root: str | Path, table: str = "results", sweeps: Iterable[str] | None = None):

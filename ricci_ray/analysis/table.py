@@ -1,4 +1,4 @@
-"""Does a stronger Ricci flow go with higher accuracy? Correlations read from Parquet.
+"""The quick correlation table: ρ_k against test accuracy per (data set, k).
 
 For every (data set, k) the table counts the networks, the well-trained ones (test
 accuracy above the data set's threshold, SPEC §6), the share of those with a negative
