@@ -1,0 +1,158 @@
+"""Benchmark of training: how often the paper's networks pass the well-trained bar, and how long
+one network takes, on every synthetic data set.
+
+Run: ``.venv/bin/python benchmarks/training.py [--seeds 10] [--datasets baptista-a ...]
+[--recipe paper|hehl]``. Network ``s`` (``s`` = 0 .. seeds - 1) uses ``seed = s`` for its
+weights and shuffles and ``data_seed = s`` for its data, trains on one thread, and passes when
+its test accuracy is strictly above the data set's threshold (SPEC §6).
+
+Results on the development machine, from ``--seeds 3`` (the default of 10 was not run:
+it takes about 10 minutes on 2 shared cores, and other jobs shared them, so the seconds are
+noisy). pass = networks above the threshold; accuracy = median [min, max] test accuracy;
+s = median training seconds per network.
+
+Paper recipe (``--seeds 3``):
+
+    data set    net              pass  accuracy                      s
+    baptista-a  narrow-5          3/3  1.000 [0.995, 1.000]       2.62
+    baptista-a  narrow-11         2/3  0.991 [0.954, 0.999]       1.27
+    baptista-a  wide-5            3/3  1.000 [0.999, 1.000]       0.83
+    baptista-a  wide-11           3/3  0.999 [0.995, 0.999]       1.87
+    baptista-a  bottleneck-5      3/3  0.999 [0.999, 1.000]       1.11
+    baptista-a  bottleneck-11     3/3  0.999 [0.992, 1.000]       1.80
+    baptista-b  narrow-5          3/3  0.996 [0.993, 0.997]       1.01
+    baptista-b  narrow-11         3/3  0.997 [0.994, 0.998]       1.74
+    baptista-b  wide-5            3/3  0.995 [0.994, 0.999]       0.94
+    baptista-b  wide-11           3/3  0.995 [0.993, 0.997]       1.57
+    baptista-b  bottleneck-5      3/3  0.996 [0.995, 0.997]       1.12
+    baptista-b  bottleneck-11     3/3  0.996 [0.994, 0.998]       2.03
+    baptista-c  narrow-5          2/3  0.926 [0.890, 0.927]       0.89
+    baptista-c  narrow-11         2/3  0.917 [0.895, 0.920]       1.59
+    baptista-c  wide-5            2/3  0.924 [0.896, 0.926]       1.15
+    baptista-c  wide-11           2/3  0.916 [0.894, 0.925]       3.38
+    baptista-c  bottleneck-5      2/3  0.926 [0.895, 0.928]       1.78
+    baptista-c  bottleneck-11     2/3  0.923 [0.904, 0.930]       1.67
+    hehl-1      narrow-5          3/3  0.999 [0.994, 1.000]       0.78
+    hehl-1      narrow-11         3/3  0.998 [0.998, 0.999]       1.45
+    hehl-1      wide-5            2/3  0.999 [0.935, 1.000]       1.00
+    hehl-1      wide-11           3/3  0.999 [0.998, 1.000]       2.09
+    hehl-1      bottleneck-5      2/3  0.999 [0.960, 0.999]       1.10
+    hehl-1      bottleneck-11     3/3  0.999 [0.998, 0.999]       2.02
+    hehl-2      narrow-5          2/3  0.957 [0.939, 0.963]       1.76
+    hehl-2      narrow-11         1/3  0.950 [0.931, 0.954]       3.03
+    hehl-2      wide-5            3/3  0.971 [0.953, 0.975]       1.06
+    hehl-2      wide-11           2/3  0.952 [0.947, 0.974]       2.17
+    hehl-2      bottleneck-5      3/3  0.964 [0.957, 0.973]       1.23
+    hehl-2      bottleneck-11     2/3  0.963 [0.942, 0.975]       1.95
+    hehl-3      narrow-5          2/3  0.958 [0.930, 0.965]       1.28
+    hehl-3      narrow-11         2/3  0.955 [0.909, 0.968]       2.88
+    hehl-3      wide-5            2/3  0.965 [0.932, 0.983]       1.29
+    hehl-3      wide-11           1/3  0.946 [0.894, 0.967]       2.43
+    hehl-3      bottleneck-5      2/3  0.964 [0.941, 0.972]       1.04
+    hehl-3      bottleneck-11     1/3  0.940 [0.890, 0.965]       1.86
+    hehl-4      narrow-5          3/3  0.984 [0.982, 0.987]       0.96
+    hehl-4      narrow-11         3/3  0.988 [0.983, 0.993]       1.60
+    hehl-4      wide-5            3/3  0.984 [0.984, 0.995]       1.09
+    hehl-4      wide-11           3/3  0.991 [0.984, 0.995]       1.80
+    hehl-4      bottleneck-5      3/3  0.987 [0.987, 0.987]       0.90
+    hehl-4      bottleneck-11     3/3  0.992 [0.986, 0.996]       1.97
+    total: 104/126 networks passed; median 1.57 s per network; 204 s in all
+
+Hehl recipe (``--seeds 1 --recipe hehl --datasets hehl-1 hehl-2 hehl-3 hehl-4``):
+
+    data set    net              pass  accuracy                      s
+    hehl-1      narrow-5          1/1  0.994 [0.994, 0.994]       1.21
+    hehl-1      narrow-11         1/1  0.993 [0.993, 0.993]       0.15
+    hehl-1      wide-5            1/1  0.991 [0.991, 0.991]       0.15
+    hehl-1      wide-11           1/1  0.997 [0.997, 0.997]       0.16
+    hehl-1      bottleneck-5      1/1  0.992 [0.992, 0.992]       0.13
+    hehl-1      bottleneck-11     1/1  0.997 [0.997, 0.997]       0.16
+    hehl-2      narrow-5          1/1  0.967 [0.967, 0.967]       0.67
+    hehl-2      narrow-11         1/1  0.967 [0.967, 0.967]       0.49
+    hehl-2      wide-5            1/1  0.966 [0.966, 0.966]       0.43
+    hehl-2      wide-11           1/1  0.977 [0.977, 0.977]       0.69
+    hehl-2      bottleneck-5      1/1  0.968 [0.968, 0.968]       0.47
+    hehl-2      bottleneck-11     1/1  0.983 [0.983, 0.983]       0.59
+    hehl-3      narrow-5          1/1  0.975 [0.975, 0.975]       0.19
+    hehl-3      narrow-11         1/1  0.966 [0.966, 0.966]       0.28
+    hehl-3      wide-5            1/1  0.969 [0.969, 0.969]       0.16
+    hehl-3      wide-11           1/1  0.974 [0.974, 0.974]       0.26
+    hehl-3      bottleneck-5      1/1  0.972 [0.972, 0.972]       0.18
+    hehl-3      bottleneck-11     1/1  0.974 [0.974, 0.974]       0.24
+    hehl-4      narrow-5          1/1  0.979 [0.979, 0.979]       0.25
+    hehl-4      narrow-11         1/1  0.986 [0.986, 0.986]       0.26
+    hehl-4      wide-5            1/1  0.986 [0.986, 0.986]       0.25
+    hehl-4      wide-11           1/1  0.983 [0.983, 0.983]       0.35
+    hehl-4      bottleneck-5      1/1  0.982 [0.982, 0.982]       0.22
+    hehl-4      bottleneck-11     1/1  0.984 [0.984, 0.984]       0.30
+    total: 24/24 networks passed; median 0.25 s per network; 8 s in all
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+
+from ricci_ray.data import DATASETS, load_dataset
+from ricci_ray.nets import HehlRecipe, PaperRecipe, build_mlp, evaluate, hidden_widths, train
+
+ARCHITECTURES = [(width, depth) for width in ("narrow", "wide", "bottleneck") for depth in (5, 11)]
+SYNTHETIC = [name for name, info in DATASETS.items() if not info.needs_data_dir]
+
+
+def train_once(name: str, width: str, depth: int, seed: int, recipe) -> tuple[float, float]:
+    """Test accuracy and training seconds of one network."""
+    data = load_dataset(name, data_seed=seed)
+    model = build_mlp(data.x_train.shape[1], hidden_widths(width, depth), seed=seed)
+    start = time.perf_counter()
+    train(model, data.x_train, data.y_train, recipe, seed=seed)
+    seconds = time.perf_counter() - start
+    _, accuracy = evaluate(model, data.x_test, data.y_test)
+    return accuracy, seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, default=10, help="networks per row (default 10)")
+    parser.add_argument("--datasets", nargs="+", default=SYNTHETIC, choices=SYNTHETIC)
+    parser.add_argument("--recipe", choices=("paper", "hehl"), default="paper")
+    args = parser.parse_args()
+    if args.seeds < 1:
+        parser.error(f"--seeds: must be >= 1; given {args.seeds}")
+    torch.set_num_threads(1)
+    recipe = PaperRecipe() if args.recipe == "paper" else HehlRecipe()
+
+    print(f"{'data set':<11} {'net':<14} {'pass':>6}  {'accuracy':<24} {'s':>6}")
+    n_passed = n_networks = 0
+    all_seconds = []
+    start = time.perf_counter()
+    for name in args.datasets:
+        threshold = DATASETS[name].accuracy_threshold
+        for width, depth in ARCHITECTURES:
+            runs = [train_once(name, width, depth, s, recipe) for s in range(args.seeds)]
+            accuracies = [a for a, _ in runs]
+            seconds = [s for _, s in runs]
+            passed = sum(a > threshold for a in accuracies)
+            n_passed, n_networks = n_passed + passed, n_networks + len(runs)
+            all_seconds += seconds
+            spread = (
+                f"{statistics.median(accuracies):.3f} "
+                f"[{min(accuracies):.3f}, {max(accuracies):.3f}]"
+            )
+            print(
+                f"{name:<11} {f'{width}-{depth}':<14} {f'{passed}/{len(runs)}':>6}  "
+                f"{spread:<24} {statistics.median(seconds):6.2f}",
+                flush=True,
+            )
+    print(
+        f"total: {n_passed}/{n_networks} networks passed; median "
+        f"{statistics.median(all_seconds):.2f} s per network; "
+        f"{time.perf_counter() - start:.0f} s in all"
+    )
+
+
+if __name__ == "__main__":
+    main()
