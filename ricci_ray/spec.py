@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ricci_ray.errors import ConfigError
 
@@ -28,8 +35,8 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
-class RecipeSpec(_Strict):
-    """Training recipe. ``paper`` is SPEC §6: RMSprop, batch 32, 50 epochs, 20 % validation."""
+class PaperRecipeSpec(_Strict):
+    """Baptista et al.'s recipe (SPEC §6): RMSprop, batch 32, 50 epochs, 20 % validation."""
 
     name: Literal["paper"] = "paper"
     epochs: int = Field(50, ge=1, le=10_000)
@@ -40,6 +47,18 @@ class RecipeSpec(_Strict):
     eps: float = Field(1e-7, gt=0, strict=False)
     validation_split: float = Field(0.2, ge=0, lt=1, strict=False)
     shuffle_split: bool = False
+
+
+class HehlRecipeSpec(_Strict):
+    """Hehl et al.'s recipe: full-batch Adam until a training accuracy, or an epoch cap."""
+
+    name: Literal["hehl"]
+    learning_rate: float = Field(1e-3, gt=0, strict=False)
+    target_accuracy: float = Field(0.99, gt=0, le=1, strict=False)
+    max_epochs: int = Field(10_000, ge=1)
+
+
+RECIPES: dict[str, type[_Strict]] = {"paper": PaperRecipeSpec, "hehl": HehlRecipeSpec}
 
 
 class ResourcesSpec(_Strict):
@@ -61,21 +80,32 @@ class SweepSpec(_Strict):
     k: list[int] = Field(min_length=1)
     convention: Literal["paper", "undirected"] = "paper"
     data_seed: int = Field(0, ge=0)
-    recipe: RecipeSpec = RecipeSpec()
+    recipe: PaperRecipeSpec | HehlRecipeSpec = Field(
+        default_factory=PaperRecipeSpec, discriminator="name"
+    )
     resources: ResourcesSpec = ResourcesSpec()
     max_concurrent_trials: int | None = Field(None, ge=1)
     max_retries: int = Field(1, ge=0, le=100)
 
+    @field_validator("recipe", mode="before")
+    @classmethod
+    def _default_recipe_name(cls, value: Any) -> Any:
+        if isinstance(value, dict) and "name" not in value:
+            return {"name": "paper", **value}
+        return value
+
     @model_validator(mode="after")
     def _check_grid(self) -> SweepSpec:
         problems: list[str] = []
-        from ricci_ray.data import DATASETS
+        from ricci_ray.data import DATASETS, resolve_dataset
 
+        known = []
         for i, name in enumerate(self.datasets):
-            if name not in DATASETS:
-                problems.append(
-                    _problem(f"datasets[{i}]", "one of " + ", ".join(sorted(DATASETS)), name)
-                )
+            try:
+                known.append(resolve_dataset(name))
+            except ConfigError:
+                allowed = "one of " + ", ".join(sorted(DATASETS)) + ", or mnist-idx-AvB / "
+                problems.append(_problem(f"datasets[{i}]", allowed + "fmnist-idx-AvB", name))
         for i, depth in enumerate(self.depths):
             if depth < 2:
                 problems.append(_problem(f"depths[{i}]", "an integer >= 2", depth))
@@ -86,7 +116,6 @@ class SweepSpec(_Strict):
         for i, k in enumerate(self.k):
             if k < 1:
                 problems.append(_problem(f"k[{i}]", "an integer >= 1", k))
-        known = [DATASETS[name] for name in self.datasets if name in DATASETS]
         if known:
             n_min = min(info.n_test for info in known)
             for i, k in enumerate(self.k):
@@ -139,7 +168,7 @@ class TrialConfig:
     ks: tuple[int, ...]
     convention: str = "paper"
     data_seed: int = 0
-    recipe: Mapping[str, Any] = field(default_factory=lambda: RecipeSpec().model_dump())
+    recipe: Mapping[str, Any] = field(default_factory=lambda: PaperRecipeSpec().model_dump())
     data_dir: str | None = None
     cpus: float = 1.0
 
@@ -175,12 +204,18 @@ def _problem(field_name: str, allowed: str, given: Any) -> str:
     return f"field '{field_name}': allowed: {allowed}; given: {given!r}"
 
 
-def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> str | None:
+def _allowed_keys(loc: tuple[Any, ...]) -> str | None:
     """The keys allowed where an unknown key ``loc`` was found, for the error message."""
-    for part in loc[:-1]:
+    model: type[BaseModel] = SweepSpec
+    for index, part in enumerate(loc[:-1]):
         if isinstance(part, int):
             continue
+        if index > 0 and loc[index - 1] == "recipe" and part in RECIPES:
+            model = RECIPES[part]  # pydantic puts the recipe's tag in the path
+            continue
         annotation = model.model_fields[part].annotation
+        if part == "recipe":
+            continue
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             model = annotation
         else:
@@ -197,8 +232,11 @@ def _format_errors(error: ValidationError) -> list[str]:
             # Cross-field checks already produce finished messages, one per line.
             problems.extend(str(item["ctx"]["error"]).splitlines())
         elif item["type"] == "extra_forbidden":
-            allowed = _allowed_keys(SweepSpec, loc) or "see the sweep file reference"
+            allowed = _allowed_keys(loc) or "see the sweep file reference"
             problems.append(f"field '{name}': unknown key; allowed keys: {allowed}")
+        elif item["type"] == "union_tag_invalid":
+            tags = " or ".join(repr(tag) for tag in RECIPES)
+            problems.append(_problem(f"{name}.name", tags, item["input"].get("name")))
         elif item["type"] == "missing":
             problems.append(f"field '{name}': required but missing")
         else:
@@ -209,7 +247,9 @@ def _format_errors(error: ValidationError) -> list[str]:
 
 def _dotted(loc: tuple[Any, ...]) -> str:
     text = ""
-    for part in loc:
+    for index, part in enumerate(loc):
+        if index > 0 and loc[index - 1] == "recipe" and part in RECIPES:
+            continue  # pydantic puts the union's tag in the path: recipe.paper.epochs
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text
 

@@ -157,10 +157,10 @@ def _trial_name(trial) -> str:
 
 def preflight(spec: SweepSpec, data_dir: str | None) -> None:
     """Load every data set once on the driver so that missing files fail before trials."""
-    from ricci_ray.data import DATASETS, load_dataset
+    from ricci_ray.data import load_dataset, resolve_dataset
 
     for i, name in enumerate(spec.datasets):
-        if DATASETS[name].needs_data_dir and data_dir is None:
+        if resolve_dataset(name).needs_data_dir and data_dir is None:
             raise ConfigError(
                 f"datasets[{i}]: allowed: '{name}' only with --data-dir (it reads files); "
                 "given: no --data-dir"

@@ -128,22 +128,24 @@ def run_trial(config: TrialConfig, *, node_id: str | None = None) -> TrialResult
     from ricci_ray.data import load_dataset
     from ricci_ray.geometry import network_geometry
     from ricci_ray.nets import (
+        HehlRecipe,
         PaperRecipe,
         build_mlp,
         evaluate,
         hidden_activations,
         hidden_widths,
-        train_paper,
+        train,
     )
 
     data = load_dataset(config.dataset, data_seed=config.data_seed, data_dir=config.data_dir)
-    recipe = PaperRecipe(**{k: v for k, v in config.recipe.items() if k != "name"})
+    recipe_class = {"paper": PaperRecipe, "hehl": HehlRecipe}[config.recipe["name"]]
+    recipe = recipe_class(**{k: v for k, v in config.recipe.items() if k != "name"})
 
     started = time.perf_counter()
     model = build_mlp(
         data.x_train.shape[1], hidden_widths(config.width, config.depth), seed=config.seed
     )
-    trained = train_paper(model, data.x_train, data.y_train, recipe, seed=config.seed)
+    trained = train(model, data.x_train, data.y_train, recipe, seed=config.seed)
     loss_test, accuracy_test = evaluate(model, data.x_test, data.y_test)
     with torch.no_grad():
         activations = [data.x_test, *hidden_activations(model, data.x_test)]

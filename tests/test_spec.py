@@ -129,3 +129,35 @@ def test_unreadable_and_non_yaml_files(tmp_path):
     listy.write_text("- a\n- b\n")
     with pytest.raises(ConfigError, match="a mapping of sweep fields"):
         load_sweep(listy)
+
+
+def test_hehl_recipe_and_named_class_pairs_are_accepted():
+    spec = parse_sweep(
+        _with(
+            datasets=["hehl-1", "fmnist-idx-3v8"],
+            k=[10],
+            recipe={"name": "hehl", "target_accuracy": 0.95},
+        )
+    )
+    config = spec.trial_configs()[0]
+    assert config.recipe == {
+        "name": "hehl",
+        "learning_rate": 1e-3,
+        "target_accuracy": 0.95,
+        "max_epochs": 10_000,
+    }
+
+
+@pytest.mark.parametrize(
+    ("recipe", "fragments"),
+    [
+        ({"name": "sgd"}, ["field 'recipe.name'", "'paper' or 'hehl'", "given: 'sgd'"]),
+        ({"name": "hehl", "epochs": 3}, ["field 'recipe.epochs'", "unknown key", "max_epochs"]),
+        ({"name": "hehl", "target_accuracy": 2}, ["field 'recipe.target_accuracy'", "given: 2"]),
+    ],
+)
+def test_bad_recipe_is_rejected(recipe, fragments):
+    with pytest.raises(ConfigError) as info:
+        parse_sweep(_with(recipe=recipe))
+    for fragment in fragments:
+        assert fragment in str(info.value)

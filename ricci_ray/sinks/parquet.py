@@ -38,6 +38,8 @@ _RECIPE_FIELDS = [
     ("recipe_eps", pa.float64()),
     ("recipe_validation_split", pa.float64()),
     ("recipe_shuffle_split", pa.bool_()),
+    ("recipe_target_accuracy", pa.float64()),
+    ("recipe_max_epochs", pa.int64()),
 ]
 
 _TRIAL_FIELDS = [
