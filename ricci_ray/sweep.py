@@ -53,10 +53,12 @@ class SweepSummary:
     seconds: float
 
 
-def _local_ray_environment() -> None:
+def _ray_environment(local: bool) -> None:
     """Keep a local Ray on 127.0.0.1 and quiet; must run before Ray starts."""
-    # With clusters disabled every Ray listener binds loopback, not the routable address.
-    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    if local:
+        # With clusters disabled every Ray listener binds loopback, not the routable
+        # address. (It also forbids joining other nodes, so only for a local Ray.)
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     # Parquet and MLflow are the records; Tune's own CSV/JSON/TensorBoard files are noise.
     os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
@@ -249,7 +251,7 @@ def _run_tune(
     address: str | None,
     num_cpus: int | None,
 ) -> None:
-    _local_ray_environment()
+    _ray_environment(local=address is None)
     import ray
     from ray import tune
 
