@@ -75,7 +75,74 @@ def build_parser() -> argparse.ArgumentParser:
         help="correlate over every network, not only the well-trained ones",
     )
     analyze.add_argument("--sweep", action="append", default=None, help="only this sweep")
+    analyze.add_argument(
+        "--report",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="OUT",
+        help="also write the full report (tables, figures, report.md) to OUT "
+        "(default: DIR/report)",
+    )
+    analyze.add_argument(
+        "--depth-adjustment",
+        choices=["printed", "fisher"],
+        default="printed",
+        help="headline coefficient: artanh(rho)/sqrt(L-4) as printed in the paper (default), "
+        "or Fisher's artanh(rho)*sqrt(L-4)",
+    )
+    analyze.add_argument(
+        "--bootstrap", type=int, default=1000, help="bootstrap resamples for the intervals"
+    )
+    analyze.add_argument(
+        "--log-mlflow",
+        action="store_true",
+        help="write the report and log it as the 'summary' run of each sweep's experiment",
+    )
+    analyze.add_argument(
+        "--tracking-uri",
+        default=None,
+        help="MLflow tracking URI for --log-mlflow (default: the SQLite file in DIR)",
+    )
     analyze.set_defaults(handler=_cmd_analyze)
+
+    from ricci_ray.submit import add_submit_command
+
+    add_submit_command(commands)
+
+    datasets = commands.add_parser(
+        "datasets",
+        help="list the data sets and tasks",
+        description="Every data set with its size, dimension, classes and data source.",
+    )
+    datasets.add_argument(
+        "--data-dir", type=Path, default=None, help="say which file-based sets are present"
+    )
+    datasets.set_defaults(handler=_cmd_datasets)
+
+    sync = commands.add_parser(
+        "mlflow-sync",
+        help="log to MLflow every trial of DIR's Parquet data set that it lacks",
+        description=(
+            "Rebuild or complete MLflow from the Parquet data set. Runs are keyed by trial id, "
+            "so running it again logs nothing twice."
+        ),
+    )
+    sync.add_argument("out_dir", metavar="DIR", type=Path, help="a sweep's output folder")
+    sync.add_argument(
+        "--tracking-uri", default=None, help="MLflow tracking URI (default: DIR/mlflow.db)"
+    )
+    sync.add_argument("--sweep", action="append", default=None, help="only this sweep")
+    sync.set_defaults(handler=_cmd_mlflow_sync)
+
+    ui = commands.add_parser(
+        "ui",
+        help="open the MLflow UI for a sweep folder on 127.0.0.1",
+        description="Serve the MLflow UI of DIR's local store (mlflow.db) on 127.0.0.1.",
+    )
+    ui.add_argument("out_dir", metavar="DIR", type=Path, help="a sweep's output folder")
+    ui.add_argument("--port", type=int, default=5000, help="port on 127.0.0.1 (default 5000)")
+    ui.set_defaults(handler=_cmd_ui)
     return parser
 
 
@@ -125,9 +192,10 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
 
     from ricci_ray.analysis import analyze
 
+    thresholds = _parse_thresholds(args.threshold)
     table, target = analyze(
         args.out_dir,
-        thresholds=_parse_thresholds(args.threshold),
+        thresholds=thresholds,
         well_trained_only=not args.all_networks,
         sweeps=args.sweep,
     )
@@ -136,7 +204,85 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     with pd.option_context("display.width", 160, "display.max_columns", None):
         print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     print(f"written: {target}")
+    if args.report is not None or args.log_mlflow:
+        _write_analysis_report(args, thresholds)
     return 0
+
+
+def _write_analysis_report(args: argparse.Namespace, thresholds: dict[str, float]) -> None:
+    from ricci_ray import load_results
+    from ricci_ray.analysis import log_report_to_mlflow, write_report
+    from ricci_ray.sinks.mlflow_sink import default_tracking_uri
+
+    results = load_results(args.out_dir, "results", args.sweep)
+    if args.all_networks:
+        thresholds = {name: float("-inf") for name in results["dataset"].unique()}
+    report = write_report(
+        args.out_dir,
+        Path(args.report) if args.report else None,
+        thresholds=thresholds,
+        sweeps=args.sweep,
+        depth_adjustment=args.depth_adjustment,
+        bootstrap=args.bootstrap,
+    )
+    print(f"report: {report}")
+    if args.log_mlflow:
+        uri = args.tracking_uri or default_tracking_uri(args.out_dir)
+        for sweep in sorted(results["sweep"].unique()):
+            run_id = log_report_to_mlflow(report.parent, uri, sweep)
+            print(f"logged to MLflow: experiment '{sweep}', run 'summary' ({run_id})")
+
+
+def _cmd_datasets(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from ricci_ray.data import describe_datasets
+
+    table = pd.DataFrame(describe_datasets(args.data_dir))
+    if args.data_dir is None:
+        table = table.drop(columns=["available"])
+    with pd.option_context("display.width", 200, "display.max_colwidth", 80):
+        print(table.to_string(index=False))
+    print("Also: mnist-idx-AvB and fmnist-idx-AvB for any two digits A, B (IDX files).")
+    return 0
+
+
+def _cmd_mlflow_sync(args: argparse.Namespace) -> int:
+    from ricci_ray.sinks.mlflow_sink import default_tracking_uri, sync_from_parquet
+    from ricci_ray.sinks.parquet import ParquetStore
+
+    if not ParquetStore(args.out_dir).sweeps():
+        raise ConfigError(
+            f"DIR: allowed: a sweep output folder; given: {args.out_dir} (no results)"
+        )
+    uri = args.tracking_uri or default_tracking_uri(args.out_dir)
+    for sweep, count in sync_from_parquet(args.out_dir, uri, args.sweep).items():
+        print(f"sweep '{sweep}': {count} runs logged to {uri}")
+    return 0
+
+
+def _cmd_ui(args: argparse.Namespace) -> int:
+    import subprocess
+
+    database = args.out_dir / "mlflow.db"
+    if not database.is_file():
+        raise ConfigError(f"DIR: allowed: a sweep folder with mlflow.db; given: {args.out_dir}")
+    mlflow = Path(sys.executable).with_name("mlflow")
+    command = [
+        str(mlflow),
+        "ui",
+        "--backend-store-uri",
+        f"sqlite:///{database.resolve()}",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(args.port),
+    ]
+    print(f"MLflow UI on http://127.0.0.1:{args.port} (Ctrl-C to stop)")
+    try:
+        return subprocess.call(command)
+    except KeyboardInterrupt:
+        return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

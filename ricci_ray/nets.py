@@ -8,7 +8,7 @@ kernels need not give bit-identical results from run to run.
 """
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -113,6 +113,7 @@ class HehlRecipe:
 
 
 Recipe = PaperRecipe | HehlRecipe
+EpochHook = Callable[[int], None]
 
 
 @dataclass(frozen=True)
@@ -223,7 +224,13 @@ def _bce_and_accuracy(model: MLP, x: torch.Tensor, y: torch.Tensor) -> tuple[flo
 
 
 def train_paper(
-    model: MLP, x: np.ndarray, y: np.ndarray, recipe: PaperRecipe, *, seed: int
+    model: MLP,
+    x: np.ndarray,
+    y: np.ndarray,
+    recipe: PaperRecipe,
+    *,
+    seed: int,
+    on_epoch_end: EpochHook | None = None,
 ) -> TrainResult:
     """Train ``model`` in place with the paper's recipe, following Keras ``fit`` semantics.
 
@@ -234,6 +241,8 @@ def train_paper(
         recipe: hyperparameters; ``validation_split`` holds out the last fraction of the rows
             as given (as Keras does), or a seeded random fraction with ``shuffle_split``.
         seed: seeds the held-out choice and the per-epoch shuffles of the training rows.
+        on_epoch_end: called with the number of epochs done after each epoch (the model
+            may be evaluated there; training resumes in train mode afterwards).
     """
     _check_xy(model, x, y)
     generator = torch.Generator().manual_seed(seed)
@@ -279,6 +288,9 @@ def train_paper(
         if diverged:
             break
         n_epochs_done += 1
+        if on_epoch_end is not None:
+            on_epoch_end(n_epochs_done)
+            model.train()
     model.eval()
 
     loss_train, accuracy_train = _bce_and_accuracy(model, x_fit, y_fit)
@@ -296,7 +308,13 @@ def train_paper(
 
 
 def train_hehl(
-    model: MLP, x: np.ndarray, y: np.ndarray, recipe: HehlRecipe, *, seed: int
+    model: MLP,
+    x: np.ndarray,
+    y: np.ndarray,
+    recipe: HehlRecipe,
+    *,
+    seed: int,
+    on_epoch_end: EpochHook | None = None,
 ) -> TrainResult:
     """Train ``model`` in place with full-batch Adam until training accuracy reaches the
     target or the epoch cap (Hehl et al.'s recipe).
@@ -313,6 +331,7 @@ def train_hehl(
         recipe: hyperparameters.
         seed: accepted for a common signature with :func:`train_paper`; full-batch training
             draws nothing at random, so the result depends on the network's seed only.
+        on_epoch_end: called with the number of epochs (steps) done after each step.
     """
     _check_xy(model, x, y)
     device = _device_of(model)
@@ -335,6 +354,9 @@ def train_hehl(
         loss.backward()
         optimizer.step()
         n_epochs_done += 1
+        if on_epoch_end is not None:
+            on_epoch_end(n_epochs_done)
+            model.train()
     model.eval()
 
     loss_train, accuracy_train = _bce_and_accuracy(model, x_all, y_all)
@@ -348,13 +370,21 @@ def train_hehl(
     )
 
 
-def train(model: MLP, x: np.ndarray, y: np.ndarray, recipe: Recipe, *, seed: int) -> TrainResult:
+def train(
+    model: MLP,
+    x: np.ndarray,
+    y: np.ndarray,
+    recipe: Recipe,
+    *,
+    seed: int,
+    on_epoch_end: EpochHook | None = None,
+) -> TrainResult:
     """Train ``model`` in place with ``recipe``: :func:`train_paper` for a
     :class:`PaperRecipe`, :func:`train_hehl` for a :class:`HehlRecipe`."""
     if isinstance(recipe, PaperRecipe):
-        return train_paper(model, x, y, recipe, seed=seed)
+        return train_paper(model, x, y, recipe, seed=seed, on_epoch_end=on_epoch_end)
     if isinstance(recipe, HehlRecipe):
-        return train_hehl(model, x, y, recipe, seed=seed)
+        return train_hehl(model, x, y, recipe, seed=seed, on_epoch_end=on_epoch_end)
     raise ConfigError(f"recipe: must be a PaperRecipe or a HehlRecipe; given {recipe!r}")
 
 

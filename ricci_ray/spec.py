@@ -77,15 +77,22 @@ class SweepSpec(_Strict):
     widths: list[Literal["narrow", "wide", "bottleneck"]] = Field(min_length=1)
     depths: list[int] = Field(min_length=1)
     seeds: list[int] = Field(min_length=1)
-    k: list[int] = Field(min_length=1)
+    # Absolute sizes (integers), or fractions of the number of test points (0 < f < 1).
+    # Checked in _check_grid, where one message per item can say what is allowed.
+    k: list[Any] = Field(min_length=1)
     convention: Literal["paper", "undirected"] = "paper"
     data_seed: int = Field(0, ge=0)
     recipe: PaperRecipeSpec | HehlRecipeSpec = Field(
         default_factory=PaperRecipeSpec, discriminator="name"
     )
     resources: ResourcesSpec = ResourcesSpec()
+    control: bool = False
+    geometry_every: int | None = Field(None, ge=1)
     max_concurrent_trials: int | None = Field(None, ge=1)
     max_retries: int = Field(1, ge=0, le=100)
+    out: str | None = None
+    tracking_uri: str | None = None
+    ray_address: str | None = None
 
     @field_validator("recipe", mode="before")
     @classmethod
@@ -113,16 +120,20 @@ class SweepSpec(_Strict):
                 problems.append(
                     _problem(f"depths[{i}]", "an odd depth when widths has 'bottleneck'", depth)
                 )
+        valid_k = []
         for i, k in enumerate(self.k):
-            if k < 1:
-                problems.append(_problem(f"k[{i}]", "an integer >= 1", k))
-        if known:
-            n_min = min(info.n_test for info in known)
-            for i, k in enumerate(self.k):
-                if k >= n_min:
-                    smallest = min(known, key=lambda info: info.n_test).name
+            if _is_k(k):
+                valid_k.append(k)
+            else:
+                allowed = "an integer >= 1, or a fraction of the test points 0 < k < 1"
+                problems.append(_problem(f"k[{i}]", allowed, k))
+        for info in known:
+            for i, k in enumerate(valid_k):
+                if resolve_k(k, info.n_test) >= info.n_test:
                     problems.append(
-                        _problem(f"k[{i}]", f"k below {n_min} test points of '{smallest}'", k)
+                        _problem(
+                            f"k[{i}]", f"k below the {info.n_test} test points of '{info.name}'", k
+                        )
                     )
         for key in ("datasets", "widths", "depths", "seeds", "k"):
             values = getattr(self, key)
@@ -134,7 +145,13 @@ class SweepSpec(_Strict):
 
     def trial_configs(self, *, data_dir: str | None = None) -> list[TrialConfig]:
         """Every point of the grid, in a stable order (data set, width, depth, seed)."""
+        from ricci_ray.data import resolve_dataset
+
         recipe = self.recipe.model_dump()
+        ks = {
+            name: tuple(sorted({resolve_k(k, resolve_dataset(name).n_test) for k in self.k}))
+            for name in self.datasets
+        }
         return [
             TrialConfig(
                 sweep=self.name,
@@ -142,7 +159,9 @@ class SweepSpec(_Strict):
                 width=width,
                 depth=depth,
                 seed=seed,
-                ks=tuple(sorted(self.k)),
+                ks=ks[dataset],
+                control=self.control,
+                geometry_every=self.geometry_every,
                 convention=self.convention,
                 data_seed=self.data_seed,
                 recipe=recipe,
@@ -171,6 +190,8 @@ class TrialConfig:
     recipe: Mapping[str, Any] = field(default_factory=lambda: PaperRecipeSpec().model_dump())
     data_dir: str | None = None
     cpus: float = 1.0
+    control: bool = False
+    geometry_every: int | None = None
 
     @property
     def trial_id(self) -> str:
@@ -198,6 +219,19 @@ class TrialConfig:
         values = dict(data)
         values["ks"] = tuple(values["ks"])
         return cls(**values)
+
+
+def _is_k(k: Any) -> bool:
+    if isinstance(k, bool):
+        return False
+    return (isinstance(k, int) and k >= 1) or (isinstance(k, float) and 0 < k < 1)
+
+
+def resolve_k(k: int | float, n_test: int) -> int:
+    """An absolute k, or a fraction of the ``n_test`` test points rounded (at least 1)."""
+    if isinstance(k, int):
+        return k
+    return max(1, round(k * n_test))
 
 
 def _problem(field_name: str, allowed: str, given: Any) -> str:

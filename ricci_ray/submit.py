@@ -88,9 +88,15 @@ def submit_sweep(
         if status != "SUCCEEDED":
             info = _call(address, client.get_job_info, job_id)
             logs = _call(address, client.get_job_logs, job_id).splitlines()[-_N_LOG_LINES:]
+            logger.warning("last lines of job %s's log:\n%s", job_id, "\n".join(logs))
+            # Ray's message embeds the log; its first line and the sweep's own error suffice.
+            reason = (info.message or "no message").strip().splitlines()[0].rstrip(":,")
+            cause = next(
+                (line for line in reversed(logs) if "ricci-ray sweep: error:" in line), ""
+            )
             raise RicciRayError(
-                f"job {job_id} ended {status}: {info.message or 'no message'}; "
-                f"last lines of its log:\n" + "\n".join(logs)
+                f"job {job_id} ended {status}: {reason}{'; ' + cause if cause else ''} "
+                f"(whole log: ray job logs --address {address} {job_id})"
             )
     return job_id
 

@@ -23,6 +23,7 @@ from ricci_ray.errors import ConfigError
 from ricci_ray.sinks.mlflow_sink import (
     MlflowSink,
     MlflowWriter,
+    artifact_location_for,
     bound_http_retries,
     default_tracking_uri,
     sync_from_parquet,
@@ -74,7 +75,8 @@ def trainable(config: dict[str, Any]) -> None:
     trial_config = TrialConfig.from_dict(config["trial"])
     torch.set_num_threads(max(1, int(trial_config.cpus)))
     node_id = ray.get_runtime_context().get_node_id()
-    result = run_trial(trial_config, node_id=node_id)
+    # Geometry measured during training (geometry_every) goes out as intermediate results.
+    result = run_trial(trial_config, node_id=node_id, report=tune.report)
     tune.report({**result.metrics(), RECORD_KEY: json.dumps(result.to_dict())})
 
 
@@ -97,9 +99,9 @@ class SinkCallback:
         self.started = time.monotonic()
 
     def handle_result(self, result: TrialResult) -> None:
-        results, layers = self.store.write(self.sweep, result)
+        rows = self.store.write(self.sweep, result)
         if self.mlflow_writer is not None:
-            self.mlflow_writer.submit(results, layers)
+            self.mlflow_writer.submit(rows)
         if result.error:
             self.n_failed += 1
             logger.warning(
@@ -213,7 +215,8 @@ def run_sweep(
 
     tracking_uri = tracking_uri or default_tracking_uri(out_dir)
     _catch_up_mlflow(out_dir, tracking_uri, spec.name)
-    writer = MlflowWriter(lambda: MlflowSink(tracking_uri, spec.name))
+    location = artifact_location_for(out_dir, tracking_uri)
+    writer = MlflowWriter(lambda: MlflowSink(tracking_uri, spec.name, artifact_location=location))
     sink = SinkCallback(spec.name, store, writer, n_total=len(pending))
     try:
         if pending:
@@ -251,7 +254,8 @@ def _run_tune(
     address: str | None,
     num_cpus: int | None,
 ) -> None:
-    _ray_environment(local=address is None)
+    # Under 'ray job submit' (or with RAY_ADDRESS set) ray.init joins that cluster.
+    _ray_environment(local=address is None and not os.environ.get("RAY_ADDRESS"))
     import ray
     from ray import tune
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -62,6 +63,8 @@ class TrialResult:
     seconds_geometry: float
     node_id: str | None = None
     error: str | None = None
+    init_scales: list[ScaleResult] | None = None
+    curve: list[dict[str, float]] = field(default_factory=list)
 
     @property
     def status(self) -> str:
@@ -82,6 +85,8 @@ class TrialResult:
         }
         for scale in self.scales:
             out[f"ricci_coef/k{scale.k}"] = _nan(scale.ricci_coef)
+        for scale in self.init_scales or []:
+            out[f"ricci_coef_init/k{scale.k}"] = _nan(scale.ricci_coef)
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -91,6 +96,8 @@ class TrialResult:
     def from_dict(cls, data: dict[str, Any]) -> TrialResult:
         values = dict(data)
         values["scales"] = [ScaleResult(**scale) for scale in values["scales"]]
+        if values.get("init_scales") is not None:
+            values["init_scales"] = [ScaleResult(**scale) for scale in values["init_scales"]]
         return cls(**values)
 
     @classmethod
@@ -121,47 +128,61 @@ def _nan(value: float | None) -> float:
     return math.nan if value is None else float(value)
 
 
-def run_trial(config: TrialConfig, *, node_id: str | None = None) -> TrialResult:
-    """Train one network and measure its layer geometry at every k of ``config.ks``."""
-    import torch
+def run_trial(
+    config: TrialConfig,
+    *,
+    node_id: str | None = None,
+    report: Callable[[dict[str, float]], None] | None = None,
+) -> TrialResult:
+    """Train one network and measure its layer geometry at every k of ``config.ks``.
 
+    With ``config.control`` the same network is also measured at initialisation (the
+    untrained control). With ``config.geometry_every = N`` the geometry is measured every
+    N epochs during training; each point goes to ``report`` (Tune's intermediate results)
+    and into the record's ``curve``.
+    """
     from ricci_ray.data import load_dataset
-    from ricci_ray.geometry import network_geometry
-    from ricci_ray.nets import (
-        HehlRecipe,
-        PaperRecipe,
-        build_mlp,
-        evaluate,
-        hidden_activations,
-        hidden_widths,
-        train,
-    )
+    from ricci_ray.nets import build_mlp, evaluate, hidden_widths, train
 
     data = load_dataset(config.dataset, data_seed=config.data_seed, data_dir=config.data_dir)
-    recipe_class = {"paper": PaperRecipe, "hehl": HehlRecipe}[config.recipe["name"]]
-    recipe = recipe_class(**{k: v for k, v in config.recipe.items() if k != "name"})
-
-    started = time.perf_counter()
+    recipe = _recipe(config.recipe)
     model = build_mlp(
         data.x_train.shape[1], hidden_widths(config.width, config.depth), seed=config.seed
     )
-    trained = train(model, data.x_train, data.y_train, recipe, seed=config.seed)
+    seconds_geometry = 0.0  # every geometry measurement, kept apart from training time
+
+    init_scales = None
+    if config.control:
+        started = time.perf_counter()
+        init_scales = _measure(model, data.x_test, config)
+        seconds_geometry += time.perf_counter() - started
+
+    curve: list[dict[str, float]] = []
+
+    def on_epoch_end(epoch: int) -> None:
+        nonlocal seconds_geometry
+        if not config.geometry_every or epoch % config.geometry_every:
+            return
+        started = time.perf_counter()
+        point = _curve_point(model, data, config, epoch)
+        seconds_geometry += time.perf_counter() - started
+        curve.append(point)
+        if report is not None:
+            report(point)
+
+    started, measured_before = time.perf_counter(), seconds_geometry
+    trained = train(
+        model, data.x_train, data.y_train, recipe, seed=config.seed, on_epoch_end=on_epoch_end
+    )
     loss_test, accuracy_test = evaluate(model, data.x_test, data.y_test)
-    with torch.no_grad():
-        activations = [data.x_test, *hidden_activations(model, data.x_test)]
-    seconds_train = time.perf_counter() - started
+    seconds_train = time.perf_counter() - started - (seconds_geometry - measured_before)
 
     started = time.perf_counter()
-    if trained.diverged or not all(np.isfinite(layer).all() for layer in activations):
-        reason = "training diverged: non-finite loss or activations"
-        scales = [
-            ScaleResult(k=k, ricci_coef=None, status=STATUS_UNDEFINED, reason=reason)
-            for k in config.ks
-        ]
+    if trained.diverged:
+        scales = _undefined(config.ks, "training diverged: non-finite loss")
     else:
-        geometry = network_geometry(activations, config.ks, convention=config.convention)
-        scales = [_scale_result(geometry[k]) for k in config.ks]
-    seconds_geometry = time.perf_counter() - started
+        scales = _measure(model, data.x_test, config)
+    seconds_geometry += time.perf_counter() - started
 
     return TrialResult(
         trial_id=config.trial_id,
@@ -177,7 +198,43 @@ def run_trial(config: TrialConfig, *, node_id: str | None = None) -> TrialResult
         seconds_train=seconds_train,
         seconds_geometry=seconds_geometry,
         node_id=node_id,
+        init_scales=init_scales,
+        curve=curve,
     )
+
+
+def _recipe(recipe: Mapping[str, Any]):
+    from ricci_ray.nets import HehlRecipe, PaperRecipe
+
+    recipe_class = {"paper": PaperRecipe, "hehl": HehlRecipe}[recipe["name"]]
+    return recipe_class(**{key: value for key, value in recipe.items() if key != "name"})
+
+
+def _undefined(ks: Sequence[int], reason: str) -> list[ScaleResult]:
+    return [ScaleResult(k=k, ricci_coef=None, status=STATUS_UNDEFINED, reason=reason) for k in ks]
+
+
+def _measure(model: Any, x_test: np.ndarray, config: TrialConfig) -> list[ScaleResult]:
+    """The geometry of ``model``'s layers on the test points, at every k."""
+    from ricci_ray.geometry import network_geometry
+    from ricci_ray.nets import hidden_activations
+
+    activations = [x_test, *hidden_activations(model, x_test)]
+    if not all(np.isfinite(layer).all() for layer in activations):
+        return _undefined(config.ks, "non-finite activations")
+    geometry = network_geometry(activations, config.ks, convention=config.convention)
+    return [_scale_result(geometry[k]) for k in config.ks]
+
+
+def _curve_point(model: Any, data: Any, config: TrialConfig, epoch: int) -> dict[str, float]:
+    """One point of the training curve: epoch, test accuracy and ρ_k at every k."""
+    from ricci_ray.nets import evaluate
+
+    loss_test, accuracy_test = evaluate(model, data.x_test, data.y_test)
+    point = {"epoch": float(epoch), "accuracy/test": accuracy_test, "loss/test": loss_test}
+    for scale in _measure(model, data.x_test, config):
+        point[f"ricci_coef/k{scale.k}"] = _nan(scale.ricci_coef)
+    return point
 
 
 def _scale_result(geometry: Any) -> ScaleResult:

@@ -3,6 +3,7 @@ MLflow summary run."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pandas as pd
@@ -11,7 +12,7 @@ import pytest
 from ricci_ray.analysis import log_report_to_mlflow, write_report
 from ricci_ray.sinks.mlflow_sink import default_tracking_uri
 from ricci_ray.sinks.parquet import ParquetStore
-from ricci_ray.spec import RecipeSpec, TrialConfig
+from ricci_ray.spec import TrialConfig
 from ricci_ray.trial import run_trial
 from tests.test_analysis import synthetic_sweep
 
@@ -21,17 +22,11 @@ def tiny_sweep_dir(tmp_path_factory) -> Path:
     """Four real baptista-a networks (L = 5, 3 epochs), k 10 and 30, trained without Ray."""
     out = tmp_path_factory.mktemp("sweep")
     store = ParquetStore(out)
-    recipe = {**RecipeSpec().model_dump(), "epochs": 3}
     for seed in range(4):
         config = TrialConfig(
-            sweep="s",
-            dataset="baptista-a",
-            width="narrow",
-            depth=5,
-            seed=seed,
-            ks=(10, 30),
-            recipe=recipe,
+            sweep="s", dataset="baptista-a", width="narrow", depth=5, seed=seed, ks=(10, 30)
         )
+        config = dataclasses.replace(config, recipe={**config.recipe, "epochs": 3})
         store.write("s", run_trial(config))
     return out
 

@@ -11,14 +11,14 @@ import pytest
 from ricci_ray import load_results
 from ricci_ray.errors import ConfigError
 from ricci_ray.sinks.mlflow_sink import TAG_TRIAL_ID, MlflowSink, default_tracking_uri
-from ricci_ray.sinks.parquet import ParquetStore, layers_rows, results_rows
+from ricci_ray.sinks.parquet import ParquetStore, TrialRows
 from ricci_ray.spec import TrialConfig
 from ricci_ray.trial import TrialResult
 from tests.helpers import make_result, search_runs
 
 
-def rows(result: TrialResult) -> tuple[list[dict], list[dict]]:
-    return results_rows(result), layers_rows(result)
+def rows(result: TrialResult) -> TrialRows:
+    return TrialRows.of(result)
 
 
 def test_results_and_layers_land_with_one_row_per_trial_k_and_layer(tmp_path):
@@ -93,13 +93,13 @@ def test_mlflow_run_per_trial_is_idempotent(tmp_path):
     uri = default_tracking_uri(tmp_path)
     sink = MlflowSink(uri, "s")
     result = make_result(0)
-    run_id = sink.log(*rows(result))
-    assert sink.log(*rows(result)) == run_id
+    run_id = sink.log(rows(result))
+    assert sink.log(rows(result)) == run_id
 
     # A fresh sink (a resumed sweep) finds the run by its trial id and does not log twice.
     again = MlflowSink(uri, "s")
-    assert again.log(*rows(result)) == run_id
-    again.log(*rows(make_result(1)))
+    assert again.log(rows(result)) == run_id
+    again.log(rows(make_result(1)))
 
     runs = search_runs(uri, "s")
     assert len(runs) == 2
@@ -121,7 +121,7 @@ def test_mlflow_failed_trial_ends_failed(tmp_path):
 
     uri = default_tracking_uri(tmp_path)
     config = TrialConfig.from_dict(make_result(0).config)
-    MlflowSink(uri, "s").log(*rows(TrialResult.failed(config, "ValueError: odd")))
+    MlflowSink(uri, "s").log(rows(TrialResult.failed(config, "ValueError: odd")))
     runs = search_runs(uri, "s")
     assert runs["status"].tolist() == ["FAILED"]
     assert runs["tags.ricci_ray.error"].tolist() == ["ValueError: odd"]
@@ -134,7 +134,7 @@ def test_sync_from_parquet_logs_only_what_is_missing(tmp_path):
     for seed in range(3):
         store.write("s", make_result(seed))
     uri = default_tracking_uri(tmp_path)
-    MlflowSink(uri, "s").log(*rows(make_result(0)))
+    MlflowSink(uri, "s").log(rows(make_result(0)))
 
     assert sync_from_parquet(tmp_path, uri) == {"s": 2}
     assert sync_from_parquet(tmp_path, uri) == {"s": 0}
@@ -159,14 +159,14 @@ def test_writer_parks_failures_and_logs_them_when_the_store_recovers(tmp_path):
         return MlflowSink(uri, "s")
 
     writer = MlflowWriter(factory, attempts=2, max_wait_s=0.01, park_seconds=0.0)
-    writer.submit(*rows(make_result(0)))
-    writer.submit(*rows(make_result(1)))
+    writer.submit(rows(make_result(0)))
+    writer.submit(rows(make_result(1)))
     deadline = time.monotonic() + 10
     while writer.last_error is None and time.monotonic() < deadline:
         time.sleep(0.01)
     assert "tracking server down" in writer.last_error
     healthy["up"] = True
-    writer.submit(*rows(make_result(2)))
+    writer.submit(rows(make_result(2)))
     assert writer.close(timeout_s=60) == 0
     assert writer.n_logged == 3
     assert len(search_runs(uri, "s")) == 3

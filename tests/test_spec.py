@@ -82,7 +82,7 @@ def test_trial_config_round_trips_through_a_dict():
             _with(datasets=["mnist-3v4"]),
             ["field 'datasets[0]'", "one of", "baptista-a", "given: 'mnist-3v4'"],
         ),
-        (_with(k=[10, 1000]), ["field 'k[1]'", "below 1000 test points", "given: 1000"]),
+        (_with(k=[10, 1000]), ["field 'k[1]'", "below the 1000 test points", "given: 1000"]),
         (_with(k=[0]), ["field 'k[0]'", ">= 1", "given: 0"]),
         (_with(depths=[4]), ["field 'depths[0]'", "odd depth", "given: 4"]),
         (

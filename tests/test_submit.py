@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import signal
 import socket
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -26,10 +29,16 @@ TINY = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def _free_ports(n_ports: int) -> list[int]:
+    """Distinct free TCP ports on loopback (held together, so they differ)."""
+    probes = [socket.socket() for _ in range(n_ports)]
+    try:
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [probe.getsockname()[1] for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
 
 
 def _reload_token() -> None:
@@ -48,33 +57,84 @@ def sweep_file(tmp_path) -> Path:
 
 @pytest.fixture(scope="module")
 def job_api(tmp_path_factory):
-    """A local Ray head with its dashboard (the job API) on 127.0.0.1 and token auth on."""
-    with pytest.MonkeyPatch.context() as env:
-        # Every Ray listener on loopback (conftest sets it too; the job API needs it).
-        env.setenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-        # A token of this module's own, not ~/.ray/auth_token.
-        env.setenv("RAY_AUTH_MODE", "token")
-        env.setenv("RAY_AUTH_TOKEN", secrets.token_hex(32))
-        # The job's shell finds `ricci-ray` of this virtual environment, as a cluster
-        # image has it on PATH.
-        env.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-        _reload_token()
-        import ray
+    """A Ray head with its job API on 127.0.0.1, token auth on, as `ray start --head`.
 
-        port = _free_port()
-        ray.init(
-            num_cpus=2,
-            include_dashboard=True,
-            dashboard_host="127.0.0.1",
-            dashboard_port=port,
-            _temp_dir=str(tmp_path_factory.mktemp("ray")),
-            log_to_driver=False,
+    Not ``ray.init(include_dashboard=True)``: it cannot choose the dashboard agent's port,
+    which then is always 52365 and collides with any other Ray on the machine (the job API
+    then answers "No available agent to submit job"). ``--block`` ties every Ray process
+    to this one, so stopping it stops them (``ray stop`` would stop every Ray here).
+    """
+    gcs, dashboard, agent, agent_grpc, runtime_env, metrics, client = _free_ports(7)
+    token = secrets.token_hex(32)
+    bin_dir = Path(sys.executable).parent
+    ray_env = {
+        **os.environ,
+        # One node, every listener on loopback.
+        "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+        "RAY_USAGE_STATS_ENABLED": "0",
+        # A token of this module's own, not ~/.ray/auth_token.
+        "RAY_AUTH_MODE": "token",
+        "RAY_AUTH_TOKEN": token,
+        # The job's shell finds this environment's `ricci-ray`, as a cluster image has it.
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+    }
+    head_log = tmp_path_factory.mktemp("ray-head") / "ray-start.log"
+    with head_log.open("w") as log:
+        head = subprocess.Popen(
+            [
+                str(bin_dir / "ray"),
+                "start",
+                "--head",
+                "--block",
+                "--num-cpus=2",
+                f"--port={gcs}",
+                "--dashboard-host=127.0.0.1",
+                f"--dashboard-port={dashboard}",
+                f"--dashboard-agent-listen-port={agent}",
+                f"--dashboard-agent-grpc-port={agent_grpc}",
+                f"--runtime-env-agent-port={runtime_env}",
+                f"--metrics-export-port={metrics}",
+                f"--ray-client-server-port={client}",
+                f"--temp-dir={tmp_path_factory.mktemp('ray')}",
+                "--disable-usage-stats",
+            ],
+            env=ray_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
+    address = f"http://127.0.0.1:{dashboard}"
+    try:
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("RAY_AUTH_MODE", "token")
+            env.setenv("RAY_AUTH_TOKEN", token)
+            _reload_token()
+            _wait_for_job_api(address, head, head_log)
+            yield address
+    finally:
+        _reload_token()
+        head.send_signal(signal.SIGTERM)
         try:
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            ray.shutdown()
-    _reload_token()
+            head.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)
+            head.wait()
+
+
+def _wait_for_job_api(address: str, head: subprocess.Popen, head_log: Path) -> None:
+    from ray.job_submission import JobSubmissionClient
+
+    deadline = time.monotonic() + 60
+    while True:
+        if head.poll() is not None:
+            pytest.fail(f"ray start --head exited: {head_log.read_text()[-2000:]}")
+        try:
+            JobSubmissionClient(address)
+            return
+        except ConnectionError:
+            if time.monotonic() > deadline:
+                pytest.fail(f"the Ray job API at {address} did not come up in 60 s")
+            time.sleep(0.5)
 
 
 def test_a_sweep_submitted_with_wait_succeeds_and_lands_in_parquet(job_api, sweep_file, tmp_path):
@@ -99,6 +159,16 @@ def test_a_sweep_submitted_with_wait_succeeds_and_lands_in_parquet(job_api, swee
     assert (out / "mlflow.db").is_file()
 
 
+def test_a_job_that_fails_on_the_cluster_is_an_error_with_wait(job_api, tmp_path):
+    path = tmp_path / "fmnist.yaml"
+    path.write_text(yaml.safe_dump(dict(TINY, name="tiny-fails", datasets=["fmnist-5v9"])))
+    missing = tmp_path / "no-data-here"
+    with pytest.raises(
+        RicciRayError, match="ended FAILED: .*ricci-ray sweep: error: .*no-data-here.*ray job logs"
+    ):
+        submit_sweep(path, job_api, out=str(tmp_path / "out"), data_dir=str(missing), wait=True)
+
+
 def test_a_wrong_token_is_refused_with_advice(job_api, sweep_file, tmp_path, monkeypatch):
     monkeypatch.setenv("RAY_AUTH_TOKEN", "not-the-token")
     _reload_token()
@@ -111,7 +181,7 @@ def test_a_wrong_token_is_refused_with_advice(job_api, sweep_file, tmp_path, mon
 
 
 def test_an_unreachable_address_is_a_one_line_error(sweep_file):
-    address = f"http://127.0.0.1:{_free_port()}"
+    address = f"http://127.0.0.1:{_free_ports(1)[0]}"
     with pytest.raises(RicciRayError, match="cannot reach the Ray job API"):
         submit_sweep(sweep_file, address, out="/data/runs/tiny")
 

@@ -113,3 +113,25 @@ def test_image_data_set_without_data_dir_is_rejected_up_front(tmp_path):
     with pytest.raises(ConfigError, match="only with --data-dir"):
         run_sweep(spec, tmp_path / "out")
     assert not (tmp_path / "out" / "results").exists()
+
+
+def test_control_and_training_curve_land_in_parquet_and_mlflow(ray_local, tmp_path):
+    import mlflow
+
+    spec = parse_sweep(
+        dict(SWEEP, name="curve", widths=["narrow"], seeds=[0], control=True, geometry_every=1)
+    )
+    run_sweep(spec, tmp_path)
+    results = pd.read_parquet(tmp_path / "results")
+    assert results.ricci_coef_init.notna().any() or results.reason_init.notna().all()
+    curves = pd.read_parquet(tmp_path / "curves")
+    assert sorted(curves.epoch.unique()) == [1, 2, 3]
+    assert sorted(curves.k.unique()) == [10, 30]
+
+    uri = default_tracking_uri(tmp_path)
+    run = search_runs(uri, "curve").iloc[0]
+    history = mlflow.tracking.MlflowClient(uri).get_metric_history(
+        run.run_id, "curve/accuracy/test"
+    )
+    assert [m.step for m in sorted(history, key=lambda m: m.step)] == [1, 2, 3]
+    assert "metrics.ricci_coef_init/k10" in run.index

@@ -86,3 +86,26 @@ def test_real_images_trial(data_dir):
     result = run_trial(config(dataset="fmnist-5v9", data_dir=str(data_dir), ks=(30,)))
     assert result.accuracy_test > 0.8
     assert len(result.scales[0].ric) == 6
+
+
+def test_untrained_control_and_geometry_during_training():
+    reported = []
+    result = run_trial(config(control=True, geometry_every=1), report=reported.append)
+    # The control measures the same network at initialisation: same k grid, other values.
+    assert [s.k for s in result.init_scales] == [10, 30]
+    assert [s.ric for s in result.init_scales] != [s.ric for s in result.scales]
+    assert result.metrics().keys() >= {"ricci_coef_init/k10", "ricci_coef_init/k30"}
+    # Three epochs, a point after each; the last one is the trained network.
+    assert [point["epoch"] for point in result.curve] == [1.0, 2.0, 3.0]
+    assert reported == result.curve
+    last = result.curve[-1]
+    assert last["accuracy/test"] == result.accuracy_test
+    for scale in result.scales:
+        value = last[f"ricci_coef/k{scale.k}"]
+        assert math.isnan(value) if scale.ricci_coef is None else value == scale.ricci_coef
+
+
+def test_control_does_not_change_the_trained_network(result):
+    with_control = run_trial(config(control=True))
+    assert with_control.accuracy_test == result.accuracy_test
+    assert [s.ric for s in with_control.scales] == [s.ric for s in result.scales]

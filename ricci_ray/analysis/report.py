@@ -684,6 +684,7 @@ def _section_chosen_k(tables: ReportTables, drawn, root: Path) -> str:
             f"In {n_positive} of {len(chosen)} cells even the chosen k leaves the pooled "
             "coefficient non-negative: no k of the grid shows a pooled Ricci-flow-like relation."
         )
+        lines.append("")
     if n_edge:
         lines.append(
             f"In {n_edge} of {len(chosen)} cells the chosen k is the smallest or largest of "

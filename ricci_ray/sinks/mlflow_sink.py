@@ -26,6 +26,7 @@ from typing import Any
 from tenacity import Retrying, stop_after_attempt, wait_exponential
 
 from ricci_ray import __version__
+from ricci_ray.sinks.parquet import TrialRows
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +54,15 @@ def default_tracking_uri(out_dir: str | Path) -> str:
     return f"sqlite:///{Path(out_dir).resolve() / 'mlflow.db'}"
 
 
+def artifact_location_for(out_dir: str | Path, tracking_uri: str) -> str | None:
+    """Where a new experiment keeps artifacts: inside the output folder for the embedded
+    store (MLflow would otherwise use ./mlruns under the current directory); the server's
+    own choice for a tracking server."""
+    if tracking_uri == default_tracking_uri(out_dir):
+        return (Path(out_dir).resolve() / "mlartifacts").as_uri()
+    return None
+
+
 def bound_http_retries(max_retries: int = 2, timeout_s: int = 10) -> None:
     """Keep MLflow's own HTTP retries short (its default waits minutes on a dead server).
 
@@ -67,7 +77,9 @@ def bound_http_retries(max_retries: int = 2, timeout_s: int = 10) -> None:
 class MlflowSink:
     """Logs trials of one sweep to an MLflow tracking store, one run per trial id."""
 
-    def __init__(self, tracking_uri: str, experiment: str) -> None:
+    def __init__(
+        self, tracking_uri: str, experiment: str, *, artifact_location: str | None = None
+    ) -> None:
         bound_http_retries()
         from mlflow.tracking import MlflowClient
 
@@ -76,7 +88,9 @@ class MlflowSink:
         self.client = MlflowClient(tracking_uri=tracking_uri)
         found = self.client.get_experiment_by_name(experiment)
         if found is None:
-            self.experiment_id = self.client.create_experiment(experiment)
+            self.experiment_id = self.client.create_experiment(
+                experiment, artifact_location=artifact_location
+            )
         else:
             self.experiment_id = found.experiment_id
         self._runs = self._search_runs()
@@ -105,14 +119,11 @@ class MlflowSink:
     def is_logged(self, trial_id: str) -> bool:
         return self._runs.get(trial_id, ("", ""))[1] == "FINISHED"
 
-    def log(self, results: Sequence[dict[str, Any]], layers: Sequence[dict[str, Any]]) -> str:
-        """Log one trial from its Parquet rows; return the run id. Idempotent per trial id.
-
-        ``results`` are the trial's rows of the results table (one per k), ``layers`` its
-        rows of the layers table.
-        """
+    def log(self, rows: TrialRows) -> str:
+        """Log one trial from its Parquet rows; return the run id. Idempotent per trial id."""
         from mlflow.entities import Metric, Param, RunTag
 
+        results = rows.results
         first = results[0]
         trial_id = first["trial_id"]
         if self.is_logged(trial_id):
@@ -138,9 +149,7 @@ class MlflowSink:
             self._runs[trial_id] = (run_id, "RUNNING")
 
         now = int(time.time() * 1000)
-        metrics = [
-            Metric(key, value, now, step) for key, value, step in _metric_points(results, layers)
-        ]
+        metrics = [Metric(key, value, now, step) for key, value, step in _metric_points(rows)]
         params = [Param(key, value) for key, value in run_params(results).items()]
         failed = first["status"] == "failed"
         tags = [RunTag("ricci_ray.error", str(first["reason"])[:5000])] if failed else []
@@ -176,18 +185,23 @@ def _number(value: Any) -> float:
     return math.nan if value is None else float(value)
 
 
-def _metric_points(
-    results: Sequence[dict[str, Any]], layers: Sequence[dict[str, Any]]
-) -> Iterator[tuple[str, float, int]]:
-    """(key, value, step) for every number MLflow shows; NaN stands for undefined."""
-    first = results[0]
+def _metric_points(rows: TrialRows) -> Iterator[tuple[str, float, int]]:
+    """(key, value, step) for every number MLflow shows; NaN stands for undefined.
+
+    Per-layer series use step = layer; the training curve uses step = epoch.
+    """
+    first = rows.results[0]
     for column, key in _METRIC_COLUMNS.items():
         yield key, _number(first.get(column)), 0
-    for row in results:
+    for row in rows.results:
         yield f"ricci_coef/k{row['k']}", _number(row["ricci_coef"]), 0
-        if "ricci_coef_init" in row:
+        if row.get("reason_init") is not None or row.get("ricci_coef_init") is not None:
             yield f"ricci_coef_init/k{row['k']}", _number(row["ricci_coef_init"]), 0
-    for row in layers:
+    for row in rows.curves:
+        yield f"curve/ricci_coef/k{row['k']}", _number(row["ricci_coef"]), row["epoch"]
+    for epoch, row in {row["epoch"]: row for row in rows.curves}.items():
+        yield "curve/accuracy/test", _number(row["accuracy_test"]), epoch
+    for row in rows.layers:
         k, layer = row["k"], row["layer"]
         yield f"ric/k{k}", _number(row["ric"]), layer
         yield f"geodesic_sum/k{k}", _number(row["g"]), layer
@@ -225,31 +239,31 @@ class MlflowWriter:
             reraise=True,
         )
         self._park_seconds = park_seconds
-        self._queue: queue.Queue[tuple[list[dict], list[dict]] | None] = queue.Queue()
-        self._parked: list[tuple[list[dict], list[dict]]] = []
+        self._queue: queue.Queue[TrialRows | None] = queue.Queue()
+        self._parked: list[TrialRows] = []
         self._parked_at = 0.0
         self.n_logged = 0
         self.last_error: str | None = None
         self._thread = threading.Thread(target=self._run, name="ricci-ray-mlflow", daemon=True)
         self._thread.start()
 
-    def submit(self, results: list[dict[str, Any]], layers: list[dict[str, Any]]) -> None:
-        self._queue.put((results, layers))
+    def submit(self, rows: TrialRows) -> None:
+        self._queue.put(rows)
 
     @property
     def n_pending(self) -> int:
         return self._queue.qsize() + len(self._parked)
 
-    def _log(self, item: tuple[list[dict], list[dict]]) -> bool:
+    def _log(self, item: TrialRows) -> bool:
         try:
             for attempt in self._retrying:
                 with attempt:
                     if self._sink is None:
                         self._sink = self._sink_factory()
-                    self._sink.log(*item)
+                    self._sink.log(item)
         except Exception as error:  # any client or server error: park it, keep going
             self.last_error = f"{type(error).__name__}: {error}"
-            trial_id = item[0][0]["trial_id"]
+            trial_id = item.results[0]["trial_id"]
             logger.warning(
                 "MLflow: trial %s not logged yet (%s); it stays in Parquet",
                 trial_id,
@@ -300,12 +314,13 @@ def sync_from_parquet(
 
     store = ParquetStore(out_dir)
     logged: dict[str, int] = {}
+    location = artifact_location_for(out_dir, tracking_uri)
     for sweep in sweeps or store.sweeps():
-        sink = MlflowSink(tracking_uri, sweep)
+        sink = MlflowSink(tracking_uri, sweep, artifact_location=location)
         done = sink.logged_trial_ids
         count = 0
-        for results, layers in store.trial_rows(sweep, exclude=done):
-            sink.log(results, layers)
+        for rows in store.trial_rows(sweep, exclude=done):
+            sink.log(rows)
             count += 1
         logged[sweep] = count
     return logged

@@ -13,9 +13,11 @@ never duplicated or half-written. The ``sweep`` column comes from the partition 
 
 from __future__ import annotations
 
+import math
 import os
 import uuid
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -68,6 +70,8 @@ RESULTS_SCHEMA = pa.schema(
         ("status", pa.string()),
         ("reason", pa.string()),
         ("n_components", pa.list_(pa.int64())),
+        ("ricci_coef_init", pa.float64()),
+        ("reason_init", pa.string()),
     ]
     + _RECIPE_FIELDS
     + [
@@ -90,23 +94,47 @@ LAYERS_SCHEMA = pa.schema(
     ]
 )
 
+CURVES_SCHEMA = pa.schema(
+    _TRIAL_FIELDS[:-1]  # the curve's k comes after its epoch
+    + [
+        ("epoch", pa.int64()),
+        ("k", pa.int64()),
+        ("ricci_coef", pa.float64()),
+        ("accuracy_test", pa.float64()),
+        ("loss_test", pa.float64()),
+    ]
+)
+
+SCHEMAS = {"results": RESULTS_SCHEMA, "layers": LAYERS_SCHEMA, "curves": CURVES_SCHEMA}
+TABLES = tuple(SCHEMAS)
+
 PARTITIONING = ds.partitioning(pa.schema([("sweep", pa.string())]), flavor="hive")
+
+
+def _trial_columns(result: TrialResult) -> dict[str, Any]:
+    """The columns every table starts with: which trial a row belongs to."""
+    config = result.config
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "trial_id": result.trial_id,
+        "dataset": config["dataset"],
+        "width": config["width"],
+        "depth": config["depth"],
+        "seed": config["seed"],
+    }
 
 
 def results_rows(result: TrialResult) -> list[dict[str, Any]]:
     """One row per k, in the column order of :data:`RESULTS_SCHEMA`."""
     config = result.config
     recipe = {f"recipe_{key}": value for key, value in config["recipe"].items()}
+    init = {scale.k: scale for scale in result.init_scales or []}
     finished_at = datetime.now(UTC)
     rows = []
     for scale in result.scales:
+        control = init.get(scale.k)
         row = {
-            "schema_version": SCHEMA_VERSION,
-            "trial_id": result.trial_id,
-            "dataset": config["dataset"],
-            "width": config["width"],
-            "depth": config["depth"],
-            "seed": config["seed"],
+            **_trial_columns(result),
             "k": scale.k,
             "convention": config["convention"],
             "data_seed": config["data_seed"],
@@ -121,6 +149,8 @@ def results_rows(result: TrialResult) -> list[dict[str, Any]]:
             "status": scale.status,
             "reason": scale.reason,
             "n_components": scale.n_components,
+            "ricci_coef_init": None if control is None else control.ricci_coef,
+            "reason_init": None if control is None else control.reason,
             **recipe,
             "node_id": result.node_id,
             "seconds_train": result.seconds_train,
@@ -134,7 +164,6 @@ def results_rows(result: TrialResult) -> list[dict[str, Any]]:
 
 def layers_rows(result: TrialResult) -> list[dict[str, Any]]:
     """One row per (k, layer); layer 0 is the input. ``eta`` is null outside 1 .. L-1."""
-    config = result.config
     rows = []
     for scale in result.scales:
         for layer, (ric, g, n_comp) in enumerate(
@@ -145,12 +174,7 @@ def layers_rows(result: TrialResult) -> list[dict[str, Any]]:
                 eta = scale.eta[layer - 1]
             rows.append(
                 {
-                    "schema_version": SCHEMA_VERSION,
-                    "trial_id": result.trial_id,
-                    "dataset": config["dataset"],
-                    "width": config["width"],
-                    "depth": config["depth"],
-                    "seed": config["seed"],
+                    **_trial_columns(result),
                     "k": scale.k,
                     "layer": layer,
                     "ric": ric,
@@ -160,6 +184,39 @@ def layers_rows(result: TrialResult) -> list[dict[str, Any]]:
                 }
             )
     return rows
+
+
+def curves_rows(result: TrialResult) -> list[dict[str, Any]]:
+    """One row per (epoch, k) of the geometry measured during training, if any."""
+    rows = []
+    for point in result.curve:
+        for key, value in point.items():
+            if not key.startswith("ricci_coef/k"):
+                continue
+            rows.append(
+                {
+                    **_trial_columns(result),
+                    "epoch": int(point["epoch"]),
+                    "k": int(key.removeprefix("ricci_coef/k")),
+                    "ricci_coef": None if math.isnan(value) else value,
+                    "accuracy_test": point["accuracy/test"],
+                    "loss_test": point["loss/test"],
+                }
+            )
+    return rows
+
+
+@dataclass(frozen=True)
+class TrialRows:
+    """A trial's rows in each table, as written to Parquet and logged to MLflow."""
+
+    results: list[dict[str, Any]]
+    layers: list[dict[str, Any]]
+    curves: list[dict[str, Any]]
+
+    @classmethod
+    def of(cls, result: TrialResult) -> TrialRows:
+        return cls(results_rows(result), layers_rows(result), curves_rows(result))
 
 
 class ParquetStore:
@@ -186,17 +243,18 @@ class ParquetStore:
                 f"given one that is not ({error.strerror})"
             ) from None
 
-    def write(self, sweep: str, result: TrialResult) -> tuple[list[dict], list[dict]]:
-        """Land one trial atomically in both tables (layers first, results last).
+    def write(self, sweep: str, result: TrialResult) -> TrialRows:
+        """Land one trial atomically in every table (results last); return its rows."""
+        rows = TrialRows.of(result)
+        if rows.curves:
+            self._write_table("curves", sweep, result.trial_id, rows.curves)
+        self._write_table("layers", sweep, result.trial_id, rows.layers)
+        self._write_table("results", sweep, result.trial_id, rows.results)
+        return rows
 
-        Returns the rows written: (results rows, layers rows).
-        """
-        results, layers = results_rows(result), layers_rows(result)
-        layers_table = pa.Table.from_pylist(layers, schema=LAYERS_SCHEMA)
-        results_table = pa.Table.from_pylist(results, schema=RESULTS_SCHEMA)
-        self._write_atomic(self.partition("layers", sweep), result.trial_id, layers_table)
-        self._write_atomic(self.partition("results", sweep), result.trial_id, results_table)
-        return results, layers
+    def _write_table(self, table: str, sweep: str, trial_id: str, rows: list[dict]) -> None:
+        data = pa.Table.from_pylist(rows, schema=SCHEMAS[table])
+        self._write_atomic(self.partition(table, sweep), trial_id, data)
 
     def _write_atomic(self, folder: Path, trial_id: str, table: pa.Table) -> None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -230,14 +288,13 @@ class ParquetStore:
             if path.is_dir() and path.name.startswith("sweep=")
         )
 
-    def trial_rows(
-        self, sweep: str, *, exclude: set[str] = frozenset()
-    ) -> Iterator[tuple[list[dict], list[dict]]]:
-        """(results rows, layers rows) of every trial of ``sweep`` not in ``exclude``."""
+    def trial_rows(self, sweep: str, *, exclude: set[str] = frozenset()) -> Iterator[TrialRows]:
+        """The rows of every trial of ``sweep`` not in ``exclude``."""
         results = self._read_rows("results", sweep, exclude)
         layers = self._read_rows("layers", sweep, exclude)
+        curves = self._read_rows("curves", sweep, exclude)
         for trial_id, rows in results.items():
-            yield rows, layers.get(trial_id, [])
+            yield TrialRows(rows, layers.get(trial_id, []), curves.get(trial_id, []))
 
     def _read_rows(self, table: str, sweep: str, exclude: set[str]) -> dict[str, list[dict]]:
         folder = self.partition(table, sweep)
@@ -253,14 +310,15 @@ class ParquetStore:
 
 
 def load_table(root: str | Path, table: str = "results", sweeps: Iterable[str] | None = None):
-    """Read ``results`` or ``layers`` of the data set at ``root`` into pandas.
+    """Read one table (``results``, ``layers`` or ``curves``) of the data set at ``root``.
 
     The ``sweep`` partition column comes back as a plain string column.
     """
-    if table not in ("results", "layers"):
+    if table not in SCHEMAS:
         from ricci_ray.errors import ConfigError
 
-        raise ConfigError(f"table: allowed: 'results' or 'layers'; given: {table!r}")
+        allowed = ", ".join(repr(name) for name in SCHEMAS)
+        raise ConfigError(f"table: allowed: {allowed}; given: {table!r}")
     path = Path(root) / table
     if not path.is_dir():
         from ricci_ray.errors import DataError
