@@ -77,9 +77,10 @@ class SweepSpec(_Strict):
     widths: list[Literal["narrow", "wide", "bottleneck"]] = Field(min_length=1)
     depths: list[int] = Field(min_length=1)
     seeds: list[int] = Field(min_length=1)
-    # Absolute sizes (integers), or fractions of the number of test points (0 < f < 1).
-    # Checked in _check_grid, where one message per item can say what is allowed.
-    k: list[Any] = Field(min_length=1)
+    # Absolute sizes (integers) or fractions of the test points (0 < f < 1); one list for
+    # every data set, or a mapping from data set to its own list. Items are checked in
+    # _check_grid, where one message per item can say what is allowed.
+    k: list[Any] | dict[str, list[Any]] = Field(min_length=1)
     convention: Literal["paper", "undirected"] = "paper"
     data_seed: int = Field(0, ge=0)
     recipe: PaperRecipeSpec | HehlRecipeSpec = Field(
@@ -120,28 +121,38 @@ class SweepSpec(_Strict):
                 problems.append(
                     _problem(f"depths[{i}]", "an odd depth when widths has 'bottleneck'", depth)
                 )
-        valid_k = []
-        for i, k in enumerate(self.k):
-            if _is_k(k):
-                valid_k.append(k)
-            else:
-                allowed = "an integer >= 1, or a fraction of the test points 0 < k < 1"
-                problems.append(_problem(f"k[{i}]", allowed, k))
+        if isinstance(self.k, dict):
+            for name in self.k:
+                if name not in self.datasets:
+                    problems.append(_problem(f"k.{name}", "a data set of 'datasets'", name))
+            for name in self.datasets:
+                if name not in self.k:
+                    problems.append(f"field 'k.{name}': required but missing (k is per data set)")
         for info in known:
-            for i, k in enumerate(valid_k):
-                if resolve_k(k, info.n_test) >= info.n_test:
-                    problems.append(
-                        _problem(
-                            f"k[{i}]", f"k below the {info.n_test} test points of '{info.name}'", k
-                        )
-                    )
-        for key in ("datasets", "widths", "depths", "seeds", "k"):
+            field_name, grid = self._k_grid(info.name)
+            for i, k in enumerate(grid):
+                if not _is_k(k):
+                    allowed = "an integer >= 1, or a fraction of the test points 0 < k < 1"
+                    problems.append(_problem(f"{field_name}[{i}]", allowed, k))
+                elif resolve_k(k, info.n_test) >= info.n_test:
+                    allowed = f"k below the {info.n_test} test points of '{info.name}'"
+                    problems.append(_problem(f"{field_name}[{i}]", allowed, k))
+            if len(set(grid)) != len(grid):
+                problems.append(_problem(field_name, "distinct values", grid))
+        for key in ("datasets", "widths", "depths", "seeds"):
             values = getattr(self, key)
             if len(set(values)) != len(values):
                 problems.append(_problem(key, "distinct values", values))
         if problems:
-            raise ValueError("\n".join(problems))
+            # One line per problem, each problem once (k is checked per data set).
+            raise ValueError("\n".join(dict.fromkeys(problems)))
         return self
+
+    def _k_grid(self, dataset: str) -> tuple[str, list[Any]]:
+        """(field name, k list) that applies to ``dataset``."""
+        if isinstance(self.k, dict):
+            return f"k.{dataset}", self.k.get(dataset, [])
+        return "k", self.k
 
     def trial_configs(self, *, data_dir: str | None = None) -> list[TrialConfig]:
         """Every point of the grid, in a stable order (data set, width, depth, seed)."""
@@ -149,7 +160,9 @@ class SweepSpec(_Strict):
 
         recipe = self.recipe.model_dump()
         ks = {
-            name: tuple(sorted({resolve_k(k, resolve_dataset(name).n_test) for k in self.k}))
+            name: tuple(
+                sorted({resolve_k(k, resolve_dataset(name).n_test) for k in self._k_grid(name)[1]})
+            )
             for name in self.datasets
         }
         return [

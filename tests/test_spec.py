@@ -161,3 +161,31 @@ def test_bad_recipe_is_rejected(recipe, fragments):
         parse_sweep(_with(recipe=recipe))
     for fragment in fragments:
         assert fragment in str(info.value)
+
+
+def test_k_as_fractions_and_per_data_set_grids():
+    fractions = parse_sweep(_with(datasets=["baptista-a", "mnist-1v7"], k=[0.05, 10]))
+    ks = {c.dataset: c.ks for c in fractions.trial_configs()}
+    assert ks == {"baptista-a": (10, 50), "mnist-1v7": (10, 25)}
+
+    per_set = parse_sweep(
+        _with(datasets=["baptista-a", "mnist-1v7"], k={"baptista-a": [6, 9], "mnist-1v7": [499]})
+    )
+    ks = {c.dataset: c.ks for c in per_set.trial_configs()}
+    assert ks == {"baptista-a": (6, 9), "mnist-1v7": (499,)}
+
+
+@pytest.mark.parametrize(
+    ("k", "fragments"),
+    [
+        ({"baptista-a": [10]}, ["field 'k.mnist-1v7': required but missing"]),
+        ({"baptista-a": [10], "mnist-1v7": [5], "x": [3]}, ["field 'k.x'", "given: 'x'"]),
+        ({"baptista-a": [10], "mnist-1v7": [500]}, ["field 'k.mnist-1v7[0]'", "below the 500"]),
+        ([0.05, 1.5], ["field 'k[1]'", "fraction of the test points", "given: 1.5"]),
+    ],
+)
+def test_bad_k_grids(k, fragments):
+    with pytest.raises(ConfigError) as info:
+        parse_sweep(_with(datasets=["baptista-a", "mnist-1v7"], k=k))
+    for fragment in fragments:
+        assert fragment in str(info.value)
