@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import statistics
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -81,7 +82,11 @@ def trainable(config: dict[str, Any]) -> None:
 
 
 class SinkCallback:
-    """Lands every finished trial in Parquet, then MLflow, from the driver process."""
+    """Lands every finished trial in Parquet, then MLflow, from the driver process.
+
+    It also keeps the live view: one line per finished trial, headed by the counts of
+    trials done, running and failed, the median and most negative ρ_k so far, and an ETA.
+    """
 
     def __init__(
         self,
@@ -96,7 +101,16 @@ class SinkCallback:
         self.n_total = n_total
         self.n_finished = 0
         self.n_failed = 0
+        self.running: set[str] = set()
+        self._coefs: list[float] = []  # every defined ρ_k so far, for the median
+        self._best: tuple[float, int] | None = None
         self.started = time.monotonic()
+
+    def trial_started(self, tune_trial_id: str) -> None:
+        self.running.add(tune_trial_id)
+
+    def trial_ended(self, tune_trial_id: str) -> None:
+        self.running.discard(tune_trial_id)
 
     def handle_result(self, result: TrialResult) -> None:
         rows = self.store.write(self.sweep, result)
@@ -105,24 +119,43 @@ class SinkCallback:
         if result.error:
             self.n_failed += 1
             logger.warning(
-                "trial %s failed: %s (config %s)", result.trial_id, result.error, result.config
+                "%s trial %s failed: %s (config %s)",
+                self.progress(),
+                result.trial_id,
+                result.error,
+                result.config,
             )
-        else:
-            self.n_finished += 1
-            logger.info("%s %s", self._progress(), _describe(result))
+            return
+        self.n_finished += 1
+        for scale in result.scales:
+            if scale.ricci_coef is not None:
+                self._coefs.append(scale.ricci_coef)
+                if self._best is None or scale.ricci_coef < self._best[0]:
+                    self._best = (scale.ricci_coef, scale.k)
+        logger.info("%s %s", self.progress(), _describe(result))
 
-    def _progress(self) -> str:
+    def progress(self) -> str:
         done = self.n_finished + self.n_failed
         elapsed = time.monotonic() - self.started
-        eta = elapsed / done * (self.n_total - done) if done else float("nan")
-        return f"[{done}/{self.n_total} done, {self.n_failed} failed, eta {eta:.0f}s]"
+        eta = f"{elapsed / done * (self.n_total - done):.0f}s" if done else "?"
+        coefs = "ρ —"
+        if self._best is not None:
+            median = statistics.median(self._coefs)
+            coefs = f"ρ median {median:+.2f}, best {self._best[0]:+.2f}@k{self._best[1]}"
+        return (
+            f"[{done}/{self.n_total} done · {len(self.running)} running · "
+            f"{self.n_failed} failed · {coefs} · eta {eta}]"
+        )
 
 
 def _describe(result: TrialResult) -> str:
     config = result.config
+    shown = result.scales[:4]
     coefs = " ".join(
-        f"k{s.k}={'—' if s.ricci_coef is None else f'{s.ricci_coef:+.3f}'}" for s in result.scales
+        f"k{s.k}={'—' if s.ricci_coef is None else f'{s.ricci_coef:+.3f}'}" for s in shown
     )
+    if len(result.scales) > len(shown):
+        coefs += f" (+{len(result.scales) - len(shown)} more k)"
     accuracy = "—" if result.accuracy_test is None else f"{result.accuracy_test:.4f}"
     return (
         f"{config['dataset']} {config['width']} depth {config['depth']} seed {config['seed']}: "
@@ -141,14 +174,24 @@ class _TuneCallback(Callback):
     def __getstate__(self) -> dict[str, Any]:
         return {"sink": None}
 
+    def on_trial_start(self, iteration, trials, trial, **info):
+        if self.sink is not None:
+            self.sink.trial_started(trial.trial_id)
+
+    def on_trial_complete(self, iteration, trials, trial, **info):
+        if self.sink is not None:
+            self.sink.trial_ended(trial.trial_id)
+
     def on_trial_result(self, iteration, trials, trial, result, **info):
         record = result.get(RECORD_KEY)
         if record and self.sink is not None:
+            self.sink.trial_ended(trial.trial_id)  # the record is a trial's last report
             self.sink.handle_result(TrialResult.from_dict(json.loads(record)))
 
     def on_trial_error(self, iteration, trials, trial, **info):
         if self.sink is None:
             return
+        self.sink.trial_ended(trial.trial_id)
         config = TrialConfig.from_dict(trial.config["trial"])
         error = trial.get_error()
         message = str(error).strip().splitlines()[-1] if error else "unknown error"
