@@ -51,6 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument(
         "--num-cpus", type=int, default=None, help="CPUs for a local Ray (default: all)"
     )
+    sweep.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted sweep (the default behaviour on an existing --out; "
+        "with this flag, an --out without the sweep is an error)",
+    )
     sweep.set_defaults(handler=_cmd_sweep)
 
     analyze = commands.add_parser(
@@ -151,13 +157,19 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     from ricci_ray.sweep import run_sweep
 
     spec = load_sweep(args.sweep_file)
-    out_dir = args.out or Path("runs") / spec.name
+    # Flags win over the sweep file's own settings, which win over the defaults.
+    out_dir = args.out or spec.out or Path("runs") / spec.name
+    if args.resume and not (Path(out_dir) / "results" / f"sweep={spec.name}").is_dir():
+        raise ConfigError(
+            f"--resume: allowed: an output folder holding sweep '{spec.name}'; "
+            f"given: {out_dir} (nothing of it there)"
+        )
     summary = run_sweep(
         spec,
         out_dir,
         data_dir=args.data_dir,
-        tracking_uri=args.tracking_uri,
-        address=args.address,
+        tracking_uri=args.tracking_uri or spec.tracking_uri,
+        address=args.address or spec.ray_address,
         num_cpus=args.num_cpus,
     )
     print(

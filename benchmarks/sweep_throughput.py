@@ -1,0 +1,194 @@
+"""Sweep throughput on Ray Tune: trials per minute and the share of wall time Ray costs.
+
+Runs, in one process on a local Ray:
+
+1. ``short``: many very short trials (1 epoch, one k) - the driver's and Ray's fixed cost
+   per trial dominates;
+2. ``real``: 20 networks of the quick sweep (Baptista A, paper recipe, 50 epochs, four k)
+   at 2 concurrent trials;
+
+and reports, for each, trials per minute and the Ray overhead
+
+    overhead = 1 - (sum of the trials' own compute seconds) / (concurrency x sweep wall)
+
+(the share of the available trial slots not spent training or measuring), from the
+``seconds_train`` and ``seconds_geometry`` columns each trial records. Then it projects the
+wall time of ``sweeps/paper-full.yaml`` on this machine from per-trial costs measured here
+(see ``project_paper_full`` for the assumptions).
+
+Run: ``.venv/bin/python benchmarks/sweep_throughput.py [--short 200] [--real 20] [--cpus 2]``
+
+Measured on the 2-core development machine (shared with other work, so noisy):
+see RESULTS at the bottom of this docstring once filled in by a run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+
+REPO = Path(__file__).resolve().parents[1]
+SYNTHETIC_K = [6, 7, 9, 10, 15, 18, 20, 30, 50, 90, 100, 120, 140, 150, 160, 180, 200]
+IMAGE_K = [10, 20, 30, 50, 90, 100, 120, 150, 250, 350, 500]
+
+
+def run(spec_doc: dict, out: Path, concurrency: int) -> dict[str, float]:
+    """Run one sweep; return its wall time, trial count and summed trial compute."""
+    import pandas as pd
+
+    from ricci_ray.spec import parse_sweep
+    from ricci_ray.sweep import run_sweep
+
+    spec = parse_sweep(dict(spec_doc, max_concurrent_trials=concurrency))
+    rss_before = driver_rss_mib()
+    started = time.perf_counter()
+    summary = run_sweep(spec, out)
+    wall = time.perf_counter() - started
+    rss_after = driver_rss_mib()
+    results = pd.read_parquet(out / "results").drop_duplicates("trial_id")
+    compute = float((results.seconds_train + results.seconds_geometry).sum())
+    return {
+        "trials": summary.n_finished,
+        "wall_s": wall,
+        "compute_s": compute,
+        "trials_per_min": 60 * summary.n_finished / wall,
+        "overhead": 1 - compute / (concurrency * wall),
+        "rss_growth_kib_per_trial": 1024 * (rss_after - rss_before) / max(1, summary.n_finished),
+    }
+
+
+def driver_rss_mib() -> float:
+    """Resident memory of this (driver) process, from /proc."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def per_trial_cost(dataset: str, ks: list[int], data_dir: str | None) -> dict[str, float]:
+    """Median seconds of one trial per architecture, measured without Ray."""
+    import torch
+
+    from ricci_ray.spec import TrialConfig
+    from ricci_ray.trial import run_trial
+
+    torch.set_num_threads(1)
+    costs = {}
+    for width in ("narrow", "wide", "bottleneck"):
+        for depth in (5, 11):
+            config = TrialConfig(
+                sweep="bench",
+                dataset=dataset,
+                width=width,
+                depth=depth,
+                seed=0,
+                ks=tuple(ks),
+                data_dir=data_dir,
+                control=True,
+            )
+            result = run_trial(config)
+            costs[f"{width}-{depth}"] = result.seconds_train + result.seconds_geometry
+    return costs
+
+
+def project_paper_full(cpus: int, overhead: float, data_dir: str | None) -> None:
+    """Project sweeps/paper-full.yaml's wall time from costs measured here.
+
+    Synthetic tasks are measured directly (Baptista A stands for A, B and C: same sizes).
+    The image tasks' IDX files are not available here, so an image trial is estimated from
+    a fashion-MNIST CSV trial (1000 training images, 1000 test points) scaled to the IDX
+    task: training x 12 (about 12,000 training images instead of 1000) and geometry x 4
+    (about 2000 test points instead of 1000; the kNN and hop-distance work grows about
+    quadratically in n).
+    """
+    synthetic = per_trial_cost("baptista-a", SYNTHETIC_K, None)
+    seconds = 3 * 36 * sum(synthetic.values())
+    note = "synthetic only (no --data-dir)"
+    if data_dir:
+        from ricci_ray.spec import TrialConfig
+        from ricci_ray.trial import run_trial
+
+        image_seconds = 0.0
+        for width in ("narrow", "wide", "bottleneck"):
+            for depth in (5, 11):
+                config = TrialConfig(
+                    sweep="bench",
+                    dataset="fmnist-5v9",
+                    width=width,
+                    depth=depth,
+                    seed=0,
+                    ks=tuple(k for k in IMAGE_K if k < 1000),
+                    data_dir=data_dir,
+                    control=True,
+                )
+                result = run_trial(config)
+                image_seconds += 12 * result.seconds_train + 4 * result.seconds_geometry
+        seconds += 4 * 36 * image_seconds
+        note = "synthetic measured, images estimated from fmnist-5v9 (see docstring)"
+    wall = seconds / cpus / max(1e-9, 1 - overhead)
+    print(f"\npaper-full.yaml (1512 networks, with the control), {note}:")
+    print(f"  per synthetic network: median {statistics.median(synthetic.values()):.1f} s")
+    print(
+        f"  total compute {seconds / 3600:.1f} core-hours; on {cpus} cores with "
+        f"{overhead:.0%} overhead: about {wall / 3600:.1f} hours"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--short", type=int, default=200, help="number of short trials")
+    parser.add_argument("--real", type=int, default=20, help="number of quick-sweep trials")
+    parser.add_argument("--cpus", type=int, default=2, help="concurrent trials (and Ray CPUs)")
+    parser.add_argument("--data-dir", default=str(REPO.parent / "shared" / "data"))
+    args = parser.parse_args()
+
+    import ray
+
+    ray.init(num_cpus=args.cpus, include_dashboard=False, log_to_driver=False)
+    rows = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        short = {
+            "name": "short",
+            "datasets": ["baptista-a"],
+            "widths": ["narrow"],
+            "depths": [5],
+            "seeds": list(range(args.short)),
+            "k": [10],
+            "recipe": {"epochs": 1},
+        }
+        rows["short"] = run(short, Path(tmp) / "short", args.cpus)
+        seeds = list(range(max(1, args.real // 2)))
+        real = {
+            "name": "real",
+            "datasets": ["baptista-a"],
+            "widths": ["narrow", "wide"],
+            "depths": [5],
+            "seeds": seeds,
+            "k": [10, 30, 50, 100],
+        }
+        rows["real"] = run(real, Path(tmp) / "real", args.cpus)
+    ray.shutdown()
+
+    print(
+        f"\n{'sweep':<8}{'trials':>8}{'wall s':>10}{'compute s':>11}"
+        f"{'trials/min':>12}{'overhead':>10}{'driver RSS KiB/trial':>22}"
+    )
+    for name, row in rows.items():
+        print(
+            f"{name:<8}{row['trials']:>8.0f}{row['wall_s']:>10.1f}{row['compute_s']:>11.1f}"
+            f"{row['trials_per_min']:>12.1f}{row['overhead']:>10.1%}"
+            f"{row['rss_growth_kib_per_trial']:>22.0f}"
+        )
+    data_dir = args.data_dir if Path(args.data_dir, "fmnist", "test5.csv").is_file() else None
+    project_paper_full(args.cpus, rows["real"]["overhead"], data_dir)
+
+
+if __name__ == "__main__":
+    main()
