@@ -112,9 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     analyze.set_defaults(handler=_cmd_analyze)
 
+    from ricci_ray.geometry_cli import add_geometry_command
     from ricci_ray.submit import add_submit_command
 
     add_submit_command(commands)
+    add_geometry_command(commands)
 
     datasets = commands.add_parser(
         "datasets",
@@ -308,8 +310,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Only our own messages at INFO; the libraries' at WARNING.
     logging.getLogger().setLevel(logging.WARNING)
     logger.setLevel(logging.DEBUG if args.debug else logging.INFO)
-    # Tune looks for its own result files, which ricci-ray replaces with Parquet and MLflow.
-    logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
     try:
         return args.handler(args)
     except RicciRayError as error:

@@ -82,6 +82,8 @@ class SweepSpec(_Strict):
     # _check_grid, where one message per item can say what is allowed.
     k: list[Any] | dict[str, list[Any]] = Field(min_length=1)
     convention: Literal["paper", "undirected"] = "paper"
+    curvature: Literal["forman", "augmented_forman", "approx_ollivier", "ollivier"] = "forman"
+    local_coefficients: bool = False
     data_seed: int = Field(0, ge=0)
     recipe: PaperRecipeSpec | HehlRecipeSpec = Field(
         default_factory=PaperRecipeSpec, discriminator="name"
@@ -175,6 +177,8 @@ class SweepSpec(_Strict):
                 ks=ks[dataset],
                 control=self.control,
                 geometry_every=self.geometry_every,
+                curvature=self.curvature,
+                local_coefficients=self.local_coefficients,
                 convention=self.convention,
                 data_seed=self.data_seed,
                 recipe=recipe,
@@ -205,6 +209,8 @@ class TrialConfig:
     cpus: float = 1.0
     control: bool = False
     geometry_every: int | None = None
+    curvature: str = "forman"
+    local_coefficients: bool = False
 
     @property
     def trial_id(self) -> str:

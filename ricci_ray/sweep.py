@@ -183,7 +183,9 @@ class _TuneCallback(Callback):
             self.sink.trial_ended(trial.trial_id)
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
-        record = result.get(RECORD_KEY)
+        # Tune lets callbacks edit the result in place: dropping the record here keeps the
+        # driver from holding every trial's full record for the rest of the sweep.
+        record = result.pop(RECORD_KEY, None)
         if record and self.sink is not None:
             self.sink.trial_ended(trial.trial_id)  # the record is a trial's last report
             self.sink.handle_result(TrialResult.from_dict(json.loads(record)))
@@ -196,6 +198,12 @@ class _TuneCallback(Callback):
         error = trial.get_error()
         message = str(error).strip().splitlines()[-1] if error else "unknown error"
         self.sink.handle_result(TrialResult.failed(config, message))
+
+
+def _no_result_files_warning(record: logging.LogRecord) -> bool:
+    """Drop Tune's complaint that its own result files are missing: ricci-ray switches
+    them off (Parquet and MLflow hold the results), and never reads Tune's result grid."""
+    return "Failed to fetch metrics" not in record.getMessage()
 
 
 def _trial_name(trial) -> str:
@@ -331,7 +339,12 @@ def _run_tune(
                 verbose=0,
             ),
         )
-        tuner.fit()
+        experiment_log = logging.getLogger("ray.tune.analysis.experiment_analysis")
+        experiment_log.addFilter(_no_result_files_warning)
+        try:
+            tuner.fit()
+        finally:
+            experiment_log.removeFilter(_no_result_files_warning)
     finally:
         if started_ray:
             ray.shutdown()

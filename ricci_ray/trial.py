@@ -12,7 +12,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -43,6 +43,10 @@ class ScaleResult:
     g: list[float] = field(default_factory=list)
     n_components: list[int] = field(default_factory=list)
     eta: list[float] | None = None
+    # Hehl et al.'s coefficients (undirected graphs), when the sweep asks for them:
+    local_coef_mean: float | None = None
+    local_coef_frac_negative: float | None = None
+    layer_coef: list[float | None] | None = None  # layers 0 .. L-1
 
 
 @dataclass(frozen=True)
@@ -222,8 +226,26 @@ def _measure(model: Any, x_test: np.ndarray, config: TrialConfig) -> list[ScaleR
     activations = [x_test, *hidden_activations(model, x_test)]
     if not all(np.isfinite(layer).all() for layer in activations):
         return _undefined(config.ks, "non-finite activations")
-    geometry = network_geometry(activations, config.ks, convention=config.convention)
-    return [_scale_result(geometry[k]) for k in config.ks]
+    geometry = network_geometry(
+        activations, config.ks, convention=config.convention, curvature=config.curvature
+    )
+    scales = [_scale_result(geometry[k]) for k in config.ks]
+    if config.local_coefficients:
+        scales = [_with_local(scale, activations, config) for scale in scales]
+    return scales
+
+
+def _with_local(scale: ScaleResult, activations: list, config: TrialConfig) -> ScaleResult:
+    """``scale`` plus the local and per-layer coefficients of Hehl et al. at its k."""
+    from ricci_ray.geometry import local_coefficients
+
+    local = local_coefficients(activations, scale.k, curvature=config.curvature)
+    return replace(
+        scale,
+        local_coef_mean=local.local_coef_mean,
+        local_coef_frac_negative=local.local_coef_frac_negative,
+        layer_coef=[None if math.isnan(value) else float(value) for value in local.layer_coef],
+    )
 
 
 def _curve_point(model: Any, data: Any, config: TrialConfig, epoch: int) -> dict[str, float]:

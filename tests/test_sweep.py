@@ -115,15 +115,29 @@ def test_image_data_set_without_data_dir_is_rejected_up_front(tmp_path):
     assert not (tmp_path / "out" / "results").exists()
 
 
-def test_control_and_training_curve_land_in_parquet_and_mlflow(ray_local, tmp_path):
+def test_control_curve_and_local_coefficients_land_in_parquet_and_mlflow(ray_local, tmp_path):
     import mlflow
 
     spec = parse_sweep(
-        dict(SWEEP, name="curve", widths=["narrow"], seeds=[0], control=True, geometry_every=1)
+        dict(
+            SWEEP,
+            name="curve",
+            widths=["narrow"],
+            seeds=[0],
+            control=True,
+            geometry_every=1,
+            convention="undirected",
+            local_coefficients=True,
+        )
     )
     run_sweep(spec, tmp_path)
     results = pd.read_parquet(tmp_path / "results")
     assert results.ricci_coef_init.notna().any() or results.reason_init.notna().all()
+    assert results.local_coef_mean.between(-1, 1).all()
+    layers = pd.read_parquet(tmp_path / "layers")
+    # Hehl's layer coefficients exist for the input and hidden layers 1 .. 4, not layer 5.
+    assert layers[layers.layer < 5].layer_coef.notna().any()
+    assert layers[layers.layer == 5].layer_coef.isna().all()
     curves = pd.read_parquet(tmp_path / "curves")
     assert sorted(curves.epoch.unique()) == [1, 2, 3]
     assert sorted(curves.k.unique()) == [10, 30]

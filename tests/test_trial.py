@@ -109,3 +109,16 @@ def test_control_does_not_change_the_trained_network(result):
     with_control = run_trial(config(control=True))
     assert with_control.accuracy_test == result.accuracy_test
     assert [s.ric for s in with_control.scales] == [s.ric for s in result.scales]
+
+
+def test_hehl_local_coefficients_and_other_curvatures():
+    result = run_trial(
+        config(convention="undirected", curvature="augmented_forman", local_coefficients=True)
+    )
+    for scale in result.scales:
+        assert len(scale.layer_coef) == 5  # input and hidden layers 1 .. 4: each has a next
+        if scale.local_coef_mean is not None:
+            assert -1 <= scale.local_coef_mean <= 1
+            assert 0 <= scale.local_coef_frac_negative <= 1
+    forman = run_trial(config(convention="undirected"))
+    assert [s.ric for s in forman.scales] != [s.ric for s in result.scales]

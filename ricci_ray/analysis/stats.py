@@ -18,6 +18,7 @@ from scipy import stats
 
 from ricci_ray.analysis.table import correlate, thresholds_for
 from ricci_ray.errors import ConfigError
+from ricci_ray.geometry.coefficient import depth_adjusted_values
 from ricci_ray.trial import STATUS_FAILED
 
 CELL = ["dataset", "width", "depth"]
@@ -108,23 +109,14 @@ def chosen_k(pooled: pd.DataFrame) -> pd.DataFrame:
 def depth_adjusted(rho, depth, variant: str = "printed") -> np.ndarray:
     """The depth-adjusted coefficient of SPEC §3, NaN where undefined.
 
-    ρ_k is a correlation over n = L − 1 layer pairs, so Fisher's artanh(ρ) has standard
-    error 1/√(n − 3) = 1/√(L − 4). ``printed``: z = artanh(ρ) / √(L − 4), as the paper
-    prints it; ``fisher``: z = artanh(ρ) · √(L − 4), the usual test statistic. Both are
-    undefined (NaN) for L ≤ 4 and for |ρ| = 1 (within :data:`UNIT_TOLERANCE`), where
-    artanh is infinite: such networks are dropped from the regression and counted, not
-    clipped, since a clipped value would be an arbitrary outlier.
-
-    ``rho`` and ``depth`` broadcast against each other; the result has their shape.
+    ``printed``: z = artanh(ρ) / √(L − 4), as the paper prints it; ``fisher``:
+    z = artanh(ρ) · √(L − 4). Undefined (NaN) for L ≤ 4 and |ρ| = 1; such networks are
+    dropped from the regression and counted, not clipped. The formula lives in
+    :func:`ricci_ray.geometry.depth_adjusted_values`; ``rho`` and ``depth`` broadcast.
     """
     if variant not in VARIANTS:
         raise ConfigError(f"depth_adjustment: allowed: 'printed' or 'fisher'; given: {variant!r}")
-    rho = np.asarray(rho, dtype=float)
-    excess = np.asarray(depth, dtype=float) - 4.0
-    usable = np.isfinite(rho) & (np.abs(rho) < 1 - UNIT_TOLERANCE) & (excess > 0)
-    z = np.arctanh(np.where(usable, rho, 0.0))
-    scale = np.sqrt(np.where(usable, excess, 1.0))
-    return np.where(usable, z / scale if variant == "printed" else z * scale, np.nan)
+    return depth_adjusted_values(rho, depth, variant)
 
 
 def depth_adjustment_problem(rho: float, depth: int) -> str | None:

@@ -1,6 +1,7 @@
 """The global Ricci coefficient of one network at each scale k (SPEC §3, Baptista et al.).
 
-Per layer l = 0..L (input first) and scale k: the Forman curvature Ric_l of the kNN graph,
+Per layer l = 0..L (input first) and scale k: the total curvature Ric_l of the kNN graph
+(Forman by default, or any of :data:`~ricci_ray.geometry.curvature.CURVATURES`),
 the geodesic sum g_l over ordered reachable pairs, and the component partition. Over the
 hidden layers, eta_l = g_{l+1} - g_l and rho_k = Pearson_l(Ric_l, eta_l), l = 1..L-1.
 """
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ricci_ray.errors import ConfigError
-from ricci_ray.geometry.curvature import forman_curvature
+from ricci_ray.geometry.curvature import check_curvature, check_ollivier, layer_curvature
 from ricci_ray.geometry.geodesics import hop_distance_sums
 from ricci_ray.geometry.knn import (
     as_points,
@@ -35,7 +36,7 @@ class NetworkGeometry:
     Attributes:
         n_neighbors: k.
         convention: ``"paper"`` or ``"undirected"``.
-        ric: (L + 1,) float64, total Forman curvature Ric_l per layer, input (l = 0) first.
+        ric: (L + 1,) float64, total curvature Ric_l per layer, input (l = 0) first.
         g: (L + 1,) float64, sum over ordered reachable pairs of the hop distance.
         n_components: (L + 1,) int64, connected components per layer (direction ignored).
         eta: (L - 1,) float64, geodesic change eta_l = g_{l+1} - g_l for l = 1..L-1;
@@ -43,6 +44,7 @@ class NetworkGeometry:
         ricci_coef: rho_k = Pearson over l = 1..L-1 of (Ric_l, eta_l); None when undefined.
         status: ``"ok"`` or ``"undefined"``.
         reason: why the coefficient is undefined, None when it is defined.
+        curvature: the curvature behind ``ric`` (default ``"forman"``).
     """
 
     n_neighbors: int
@@ -54,6 +56,7 @@ class NetworkGeometry:
     ricci_coef: float | None
     status: str
     reason: str | None
+    curvature: str = "forman"
 
 
 def pearson(
@@ -97,6 +100,8 @@ def network_geometry(
     ks: Sequence[int],
     *,
     convention: str = "paper",
+    curvature: str = "forman",
+    force: bool = False,
 ) -> dict[int, NetworkGeometry]:
     """Curvature, geodesic change and Ricci coefficient of one network at every k.
 
@@ -105,14 +110,20 @@ def network_geometry(
             outputs (n, d_l). Any real dtype; distances are computed in float64.
         ks: the scales k, each 1 <= k < n. One distance pass per layer serves them all.
         convention: ``"paper"`` (directed, ties kept) or ``"undirected"``.
+        curvature: which curvature gives Ric_l: ``"forman"`` (default), ``"augmented_forman"``,
+            ``"approx_ollivier"`` or ``"ollivier"`` (exact, slow, needs POT).
+        force: run exact Ollivier curvature above its size limit of n = 2000.
 
     Returns:
         {k: NetworkGeometry} in the order of ``ks`` (duplicates collapsed).
     """
     check_convention(convention)
+    check_curvature(curvature)
     layers = _check_activations(activations)
     n_points = layers[0].shape[0]
     ks = _check_ks(ks, n_points)
+    if curvature == "ollivier":
+        check_ollivier(n_points, force)
     n_layers = len(layers)
 
     ric = np.empty((len(ks), n_layers), dtype=np.float64)
@@ -124,12 +135,12 @@ def network_geometry(
         for index, k in enumerate(ks):
             graph = knn_graph_from_table(table, k, convention)
             row_sums, labels[index, layer] = hop_distance_sums(graph)
-            ric[index, layer] = forman_curvature(graph)
+            ric[index, layer] = layer_curvature(graph, curvature, force=force)
             g[index, layer] = row_sums.sum()
             n_components[index, layer] = np.unique(labels[index, layer]).size
 
     return {
-        k: _coefficient(k, convention, ric[i], g[i], n_components[i], labels[i])
+        k: _coefficient(k, convention, curvature, ric[i], g[i], n_components[i], labels[i])
         for i, k in enumerate(ks)
     }
 
@@ -137,6 +148,7 @@ def network_geometry(
 def _coefficient(
     k: int,
     convention: str,
+    curvature: str,
     ric: np.ndarray,
     g: np.ndarray,
     n_components: np.ndarray,
@@ -153,7 +165,7 @@ def _coefficient(
             reason = f"connected components change across layers (counts {counts})"
         logger.debug("k=%d: %s", k, reason)
         return NetworkGeometry(
-            k, convention, ric, g, n_components, None, None, "undefined", reason
+            k, convention, ric, g, n_components, None, None, "undefined", reason, curvature
         )
 
     eta = g[2:] - g[1:-1]
@@ -162,7 +174,9 @@ def _coefficient(
     else:
         rho, reason = _pearson(ric[1:-1], eta, "curvature", "geodesic change")
     status = "ok" if rho is not None else "undefined"
-    return NetworkGeometry(k, convention, ric, g, n_components, eta, rho, status, reason)
+    return NetworkGeometry(
+        k, convention, ric, g, n_components, eta, rho, status, reason, curvature
+    )
 
 
 def _check_activations(activations: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -191,3 +205,78 @@ def _check_ks(ks: Sequence[int], n_points: int) -> list[int]:
     for k in ks:
         check_n_neighbors(k, n_points, field="ks")
     return list(dict.fromkeys(int(k) for k in ks))
+
+
+def pooled_coefficient(networks: Sequence[NetworkGeometry]) -> tuple[float | None, str | None]:
+    """The pooled coefficient of a cell at one k (SPEC §3): one Pearson correlation of
+    (Ric_l, eta_l) over all (network, l), l = 1..L-1, of the given networks.
+
+    Only networks with a defined coefficient (``status == "ok"``) contribute, the same
+    networks the analysis pools, so both give the same value; pass the cell's well-trained
+    networks. All networks must share k, convention and curvature (ConfigError otherwise).
+
+    Returns:
+        ``(r, None)`` or ``(None, reason)``.
+    """
+    networks = list(networks)
+    settings = {(net.n_neighbors, net.convention, net.curvature) for net in networks}
+    if len(settings) > 1:
+        given = ", ".join(f"(k={k}, {conv}, {curv})" for k, conv, curv in sorted(settings))
+        raise ConfigError(
+            "networks: allowed results of one k, convention and curvature; given " + given
+        )
+    usable = [net for net in networks if net.status == "ok"]
+    if not usable:
+        return None, f"no network with a defined coefficient (of {len(networks)})"
+    ric = np.concatenate([net.ric[1:-1] for net in usable])
+    eta = np.concatenate([net.eta for net in usable])
+    return _pearson(ric, eta, "curvature", "geodesic change")
+
+
+DEPTH_VARIANTS = ("printed", "fisher")
+# |rho| this close to 1 counts as 1: artanh would be infinite or a meaningless 15-20.
+UNIT_TOLERANCE = 1e-9
+
+
+def depth_adjusted_values(rho, depth, variant: str = "printed") -> np.ndarray:
+    """Vectorised :func:`depth_adjusted`: NaN where undefined (rho may hold NaN).
+
+    ``rho`` and ``depth`` broadcast against each other; the result has their shape.
+    """
+    _check_depth_variant(variant)
+    rho = np.asarray(rho, dtype=np.float64)
+    excess = np.asarray(depth, dtype=np.float64) - 4.0
+    usable = np.isfinite(rho) & (np.abs(rho) < 1 - UNIT_TOLERANCE) & (excess > 0)
+    z = np.arctanh(np.where(usable, rho, 0.0))
+    scale = np.sqrt(np.where(usable, excess, 1.0))
+    return np.where(usable, z / scale if variant == "printed" else z * scale, np.nan)
+
+
+def depth_adjusted(
+    rho: float | None, depth: int, variant: str = "printed"
+) -> tuple[float | None, str | None]:
+    """The depth-adjusted Ricci coefficient of one network (SPEC §3).
+
+    rho_k is a correlation over L - 1 layer pairs, so Fisher's artanh(rho) has standard
+    error 1 / sqrt(L - 4). ``"printed"``: z = artanh(rho) / sqrt(L - 4), as the paper prints
+    it (the default, for reproduction); ``"fisher"``: z = artanh(rho) * sqrt(L - 4), the
+    usual test statistic.
+
+    Returns:
+        ``(z, None)``, or ``(None, reason)`` when rho is undefined, L <= 4, or |rho| = 1
+        (within 1e-9), where artanh is infinite.
+    """
+    _check_depth_variant(variant)
+    if rho is None or not math.isfinite(rho):
+        return None, "rho undefined"
+    if depth <= 4:
+        return None, f"depth {depth} <= 4: sqrt(L - 4) undefined"
+    if abs(rho) >= 1 - UNIT_TOLERANCE:
+        return None, "|rho| = 1: artanh infinite"
+    return float(depth_adjusted_values(rho, depth, variant)), None
+
+
+def _check_depth_variant(variant: str) -> None:
+    if variant not in DEPTH_VARIANTS:
+        allowed = ", ".join(repr(v) for v in DEPTH_VARIANTS)
+        raise ConfigError(f"variant: allowed {allowed}; given {variant!r}")

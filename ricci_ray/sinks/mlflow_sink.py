@@ -197,6 +197,9 @@ def _metric_points(rows: TrialRows) -> Iterator[tuple[str, float, int]]:
         yield f"ricci_coef/k{row['k']}", _number(row["ricci_coef"]), 0
         if row.get("reason_init") is not None or row.get("ricci_coef_init") is not None:
             yield f"ricci_coef_init/k{row['k']}", _number(row["ricci_coef_init"]), 0
+        for column in ("local_coef_mean", "local_coef_frac_negative"):
+            if row.get(column) is not None:
+                yield f"{column}/k{row['k']}", float(row[column]), 0
     for row in rows.curves:
         yield f"curve/ricci_coef/k{row['k']}", _number(row["ricci_coef"]), row["epoch"]
     for epoch, row in {row["epoch"]: row for row in rows.curves}.items():
@@ -207,6 +210,8 @@ def _metric_points(rows: TrialRows) -> Iterator[tuple[str, float, int]]:
         yield f"geodesic_sum/k{k}", _number(row["g"]), layer
         if row.get("eta") is not None and not _is_nan(row["eta"]):
             yield f"eta/k{k}", float(row["eta"]), layer
+        if row.get("layer_coef") is not None and not _is_nan(row["layer_coef"]):
+            yield f"layer_coef/k{k}", float(row["layer_coef"]), layer
 
 
 def _is_nan(value: Any) -> bool:
