@@ -265,9 +265,11 @@ def run_sweep(
         )
 
     tracking_uri = tracking_uri or default_tracking_uri(out_dir)
-    _catch_up_mlflow(out_dir, tracking_uri, spec.name)
     location = artifact_location_for(out_dir, tracking_uri)
-    writer = MlflowWriter(lambda: MlflowSink(tracking_uri, spec.name, artifact_location=location))
+    writer = MlflowWriter(
+        lambda: MlflowSink(tracking_uri, spec.name, artifact_location=location),
+        first=lambda: _catch_up_mlflow(out_dir, tracking_uri, spec.name),
+    )
     sink = SinkCallback(spec.name, store, writer, n_total=len(pending))
     try:
         if pending:

@@ -19,7 +19,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -221,7 +221,8 @@ def _is_nan(value: Any) -> bool:
 class MlflowWriter:
     """One background thread that logs trials to MLflow with bounded, backed-off retries.
 
-    :meth:`submit` never blocks on the network. A trial whose logging still fails after
+    :meth:`submit` never blocks on the network. ``first`` runs in the thread before any
+    trial is logged. A trial whose logging still fails after
     ``attempts`` tries is parked and tried again, first thing, once the next trial
     arrives after ``park_seconds`` and at :meth:`close`; what is left after that stays
     in Parquet and is logged by the next ``ricci-ray sweep`` or ``ricci-ray mlflow-sync``
@@ -235,8 +236,10 @@ class MlflowWriter:
         attempts: int = 3,
         max_wait_s: float = 8.0,
         park_seconds: float = 15.0,
+        first: Callable[[], None] | None = None,
     ) -> None:
         self._sink_factory = sink_factory
+        self._first = first
         self._sink: MlflowSink | None = None
         self._retrying = Retrying(
             stop=stop_after_attempt(attempts),
@@ -287,6 +290,8 @@ class MlflowWriter:
                 return
 
     def _run(self) -> None:
+        if self._first is not None:
+            self._first()  # e.g. catching up on an earlier run, while trials already train
         while True:
             item = self._queue.get()
             if item is None:
