@@ -35,7 +35,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument("sweep_file", metavar="SWEEP.yaml", type=Path)
     sweep.add_argument(
-        "--out", type=Path, default=None, help="output folder (default: runs/<sweep name>)"
+        "--out",
+        default=None,
+        help="output folder, or an object-store URI such as s3://bucket/prefix "
+        "(default: runs/<sweep name>)",
+    )
+    sweep.add_argument(
+        "--tune-dir",
+        default=None,
+        help="where Tune keeps its own state (default: DIR/tune, or ./ray_results for a URI)",
     )
     sweep.add_argument(
         "--data-dir", type=Path, default=None, help="folder with the image data files"
@@ -113,10 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.set_defaults(handler=_cmd_analyze)
 
     from ricci_ray.geometry_cli import add_geometry_command
+    from ricci_ray.sinks.compact import add_compact_command
     from ricci_ray.submit import add_submit_command
 
     add_submit_command(commands)
     add_geometry_command(commands)
+    add_compact_command(commands)
 
     datasets = commands.add_parser(
         "datasets",
@@ -155,13 +165,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
+    from ricci_ray.sinks.parquet import ParquetStore
     from ricci_ray.spec import load_sweep
     from ricci_ray.sweep import run_sweep
 
     spec = load_sweep(args.sweep_file)
     # Flags win over the sweep file's own settings, which win over the defaults.
     out_dir = args.out or spec.out or Path("runs") / spec.name
-    if args.resume and not (Path(out_dir) / "results" / f"sweep={spec.name}").is_dir():
+    if args.resume and spec.name not in ParquetStore(out_dir).sweeps():
         raise ConfigError(
             f"--resume: allowed: an output folder holding sweep '{spec.name}'; "
             f"given: {out_dir} (nothing of it there)"
@@ -173,6 +184,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         tracking_uri=args.tracking_uri or spec.tracking_uri,
         address=args.address or spec.ray_address,
         num_cpus=args.num_cpus,
+        tune_dir=args.tune_dir,
     )
     print(
         f"sweep '{summary.sweep}': {summary.n_finished} trials finished, "
@@ -181,7 +193,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     )
     if summary.n_unlogged:
         print(f"{summary.n_unlogged} trials could not be logged to MLflow; rerun to log them")
-    print(f"results: {summary.out_dir / 'results'}   (pandas.read_parquet)")
+    print(f"results: {summary.out_dir}/results   (ricci_ray.load_results, pandas)")
     print(f"analysis: ricci-ray analyze {summary.out_dir}")
     return 1 if summary.n_failed else 0
 

@@ -29,7 +29,7 @@ from ricci_ray.sinks.mlflow_sink import (
     default_tracking_uri,
     sync_from_parquet,
 )
-from ricci_ray.sinks.parquet import ParquetStore
+from ricci_ray.sinks.parquet import ParquetStore, is_uri
 from ricci_ray.spec import SweepSpec, TrialConfig
 from ricci_ray.trial import TrialResult, run_trial
 
@@ -46,7 +46,7 @@ class SweepSummary:
     """How a sweep ended."""
 
     sweep: str
-    out_dir: Path
+    out_dir: Path | str
     n_trials: int
     n_skipped: int
     n_finished: int
@@ -243,9 +243,25 @@ def run_sweep(
     tracking_uri: str | None = None,
     address: str | None = None,
     num_cpus: int | None = None,
+    tune_dir: str | Path | None = None,
 ) -> SweepSummary:
-    """Run every trial of ``spec`` that has not landed in ``out_dir`` yet."""
-    out_dir = Path(out_dir).resolve()
+    """Run every trial of ``spec`` that has not landed in ``out_dir`` yet.
+
+    ``out_dir`` is a local folder or an object-store URI (``s3://bucket/prefix``) for the
+    Parquet data set. With a URI, ``tracking_uri`` is required (the embedded SQLite store
+    is a local file) and Tune's own state goes to ``tune_dir`` (default ``./ray_results``);
+    with a folder, both default to places inside it.
+    """
+    if is_uri(out_dir):
+        if tracking_uri is None:
+            raise ConfigError(
+                f"--tracking-uri: allowed: an MLflow tracking URI when --out is an object "
+                f"store; given: none (with --out {out_dir})"
+            )
+        tune_dir = Path(tune_dir or "ray_results").resolve()
+    else:
+        out_dir = Path(out_dir).resolve()
+        tune_dir = Path(tune_dir).resolve() if tune_dir else out_dir / "tune"
     data_dir = None if data_dir is None else str(Path(data_dir).resolve())
     started = time.monotonic()
 
@@ -273,7 +289,7 @@ def run_sweep(
     sink = SinkCallback(spec.name, store, writer, n_total=len(pending))
     try:
         if pending:
-            _run_tune(spec, pending, out_dir, sink, address=address, num_cpus=num_cpus)
+            _run_tune(spec, pending, tune_dir, sink, address=address, num_cpus=num_cpus)
     finally:
         n_unlogged = writer.close(timeout_s=MLFLOW_DRAIN_SECONDS)
     if n_unlogged:
@@ -301,7 +317,7 @@ def run_sweep(
 def _run_tune(
     spec: SweepSpec,
     pending: list[TrialConfig],
-    out_dir: Path,
+    tune_dir: Path,
     sink: SinkCallback,
     *,
     address: str | None,
@@ -335,7 +351,7 @@ def _run_tune(
             ),
             run_config=tune.RunConfig(
                 name=f"{spec.name}-{stamp}",
-                storage_path=str(out_dir / "tune"),
+                storage_path=str(tune_dir),
                 callbacks=[_TuneCallback(sink)],
                 failure_config=tune.FailureConfig(max_failures=spec.max_retries),
                 verbose=0,

@@ -58,7 +58,7 @@ def artifact_location_for(out_dir: str | Path, tracking_uri: str) -> str | None:
     """Where a new experiment keeps artifacts: inside the output folder for the embedded
     store (MLflow would otherwise use ./mlruns under the current directory); the server's
     own choice for a tracking server."""
-    if tracking_uri == default_tracking_uri(out_dir):
+    if "://" not in str(out_dir) and tracking_uri == default_tracking_uri(out_dir):
         return (Path(out_dir).resolve() / "mlartifacts").as_uri()
     return None
 
