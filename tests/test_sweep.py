@@ -96,6 +96,21 @@ def test_cli_sweep_then_analyze(ray_local, tmp_path, capsys):
     assert table.k.tolist() == [10, 30] and table.n_networks.tolist() == [2, 2]
 
 
+def test_report_from_a_real_sweep_is_logged_as_the_summary_run(finished, tmp_path, capsys):
+    import mlflow
+
+    out, _ = finished
+    assert main(["analyze", str(out), "--all-networks", "--report", "--log-mlflow"]) == 0
+    report = (out / "report" / "report.md").read_text()
+    assert "Headline regression" in report and "tiny" in report
+    assert list((out / "report" / "figures").glob("*.png"))
+    uri = default_tracking_uri(out)
+    summary = search_runs(uri, "tiny").query("`tags.mlflow.runName` == 'summary'")
+    assert len(summary) == 1
+    artifacts = mlflow.tracking.MlflowClient(uri).list_artifacts(summary.run_id.iloc[0])
+    assert "report.md" in {artifact.path for artifact in artifacts}
+
+
 def test_cli_rejects_a_bad_sweep_before_anything_starts(tmp_path, capsys):
     sweep_file = tmp_path / "bad.yaml"
     sweep_file.write_text(yaml.safe_dump(dict(SWEEP, datasets=["nope"])))
