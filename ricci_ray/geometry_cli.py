@@ -49,6 +49,13 @@ def add_geometry_command(subparsers: argparse._SubParsersAction) -> argparse.Arg
     parser.add_argument(
         "--k", dest="ks", metavar="K", type=int, nargs="+", required=True, help="scales k"
     )
+    parser.add_argument(
+        "--layers",
+        nargs="+",
+        default=None,
+        metavar="NAME",
+        help="array names in layer order, input first (needed for named arrays)",
+    )
     parser.add_argument("--convention", choices=CONVENTIONS, default="paper")
     parser.add_argument("--curvature", choices=CURVATURES, default="forman")
     parser.add_argument(
@@ -63,8 +70,13 @@ def add_geometry_command(subparsers: argparse._SubParsersAction) -> argparse.Arg
     return parser
 
 
-def load_activations(path: Path | str) -> list[np.ndarray]:
-    """The layers stored in an ``.npz`` archive, in natural order of their names.
+def load_activations(path: Path | str, order: list[str] | None = None) -> list[np.ndarray]:
+    """The layers stored in an ``.npz`` archive, input layer first.
+
+    The order is ``order`` (array names) when given; otherwise the archive must hold the
+    unnamed arrays of ``np.savez(x, h1, h2, ...)`` (``arr_0, arr_1, ...``), taken in
+    numeric order. Other names need ``order``: sorting names like ``input, h1, h2`` would
+    silently put the input last and change every coefficient.
 
     Returns:
         [X_0, X_1, ..., X_L], each (n, d_l) as stored.
@@ -83,7 +95,7 @@ def load_activations(path: Path | str) -> list[np.ndarray]:
             f"activations: allowed an .npz archive (np.savez); given '{path}', a single array"
         )
     with archive:
-        names = sorted(archive.files, key=_natural_key)
+        names = _layer_order(archive.files, order, path)
         layers = [archive[name] for name in names]
 
     if len(layers) < 2:
@@ -159,7 +171,7 @@ def format_tables(measured: dict[str, object]) -> str:
 
 
 def _cmd_geometry(args: argparse.Namespace) -> int:
-    layers = load_activations(args.activations)
+    layers = load_activations(args.activations, args.layers)
     measured = measure_activations(
         layers,
         args.ks,
@@ -193,6 +205,24 @@ def _entry(result: NetworkGeometry) -> dict[str, object]:
 
 def _number(value: float) -> str:
     return str(value) if isinstance(value, int) else f"{value:.4f}"
+
+
+def _layer_order(files: list[str], order: list[str] | None, path: Path) -> list[str]:
+    if order is not None:
+        missing = [name for name in order if name not in files]
+        if missing:
+            raise ConfigError(
+                f"--layers: allowed: names of arrays in '{path}' ({', '.join(files)}); "
+                f"given: {', '.join(missing)}"
+            )
+        return list(order)
+    if not all(re.fullmatch(r"arr_\d+", name) for name in files):
+        raise ConfigError(
+            f"activations: allowed: unnamed arrays (np.savez(x, h1, h2, ...)), or --layers "
+            f"naming the input and hidden layers in order; given named arrays "
+            f"{', '.join(files)} in '{path}'"
+        )
+    return sorted(files, key=_natural_key)
 
 
 def _natural_key(name: str) -> list[object]:

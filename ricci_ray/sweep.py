@@ -200,6 +200,28 @@ class _TuneCallback(Callback):
         self.sink.handle_result(TrialResult.failed(config, message))
 
 
+def _check_fits(spec: SweepSpec, *, local: bool) -> None:
+    """A trial that asks for more than the cluster has would wait forever: say so now.
+
+    On a local Ray that is an error; a cluster may autoscale, so there it is a warning.
+    """
+    import ray
+
+    available = ray.cluster_resources()
+    for field, key in (("cpus_per_trial", "CPU"), ("gpus_per_trial", "GPU")):
+        wanted = getattr(spec.resources, field)
+        have = available.get(key, 0.0)
+        if wanted <= have:
+            continue
+        message = (
+            f"resources.{field}: allowed: at most the {have:g} {key}s of this Ray "
+            f"cluster; given: {wanted:g}"
+        )
+        if local:
+            raise ConfigError(message)
+        logger.warning("%s (trials wait until the cluster grows)", message)
+
+
 def _no_result_files_warning(record: logging.LogRecord) -> bool:
     """Drop Tune's complaint that its own result files are missing: ricci-ray switches
     them off (Parquet and MLflow hold the results), and never reads Tune's result grid."""
@@ -252,6 +274,8 @@ def run_sweep(
     is a local file) and Tune's own state goes to ``tune_dir`` (default ``./ray_results``);
     with a folder, both default to places inside it.
     """
+    if num_cpus is not None and num_cpus < 1:
+        raise ConfigError(f"--num-cpus: allowed: an integer >= 1; given: {num_cpus}")
     if is_uri(out_dir):
         if tracking_uri is None:
             raise ConfigError(
@@ -336,6 +360,7 @@ def _run_tune(
             ray.init(address=address)
         started_ray = True
     try:
+        _check_fits(spec, local=address is None and not os.environ.get("RAY_ADDRESS"))
         resources = {"cpu": spec.resources.cpus_per_trial}
         if spec.resources.gpus_per_trial:
             resources["gpu"] = spec.resources.gpus_per_trial

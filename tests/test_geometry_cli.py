@@ -60,11 +60,24 @@ def test_prints_tables_and_writes_json(tmp_path, capsys):
     assert len(printed.strip().splitlines()) == 2 * (2 + 12) + 1
 
 
-def test_named_arrays_sorted_naturally(tmp_path):
-    layers = network(n_layers=11)
-    np.savez(tmp_path / "acts.npz", **{f"layer_{i}": x for i, x in enumerate(layers)})
+def test_unnamed_arrays_sorted_naturally(tmp_path):
+    layers = network(n_layers=11)  # arr_10 must come after arr_9, not after arr_1
+    np.savez(tmp_path / "acts.npz", *layers)
     loaded = load_activations(tmp_path / "acts.npz")
     assert all(np.array_equal(a, b) for a, b in zip(loaded, layers, strict=True))
+
+
+def test_named_arrays_need_an_explicit_order(tmp_path):
+    layers = network(n_layers=4)
+    names = ["input", "h1", "h2", "h3", "h4"][: len(layers)]
+    np.savez(tmp_path / "acts.npz", **dict(zip(names, layers, strict=True)))
+    # Sorting these names would put the input last: refuse rather than guess.
+    with pytest.raises(ConfigError, match="--layers naming the input"):
+        load_activations(tmp_path / "acts.npz")
+    loaded = load_activations(tmp_path / "acts.npz", names)
+    assert all(np.array_equal(a, b) for a, b in zip(loaded, layers, strict=True))
+    with pytest.raises(ConfigError, match="given: h9"):
+        load_activations(tmp_path / "acts.npz", ["input", "h9"])
 
 
 def test_undefined_rho_is_null(tmp_path, capsys):

@@ -21,6 +21,8 @@ from ricci_ray.trial import STATUS_FAILED
 
 COLUMNS = [
     "dataset",
+    "convention",
+    "curvature",
     "k",
     "threshold",
     "n_networks",
@@ -77,7 +79,15 @@ def correlation_table(
     """
     limits = thresholds_for(results["dataset"].unique(), thresholds)
     rows = []
-    for (dataset, k), group in results.groupby(["dataset", "k"], sort=True):
+    # Networks measured with another graph convention or curvature are other measurements:
+    # never pooled together (files written before these columns existed read as null).
+    keys = ["dataset", "convention", "curvature", "k"]
+    results = results.assign(
+        **{key: results[key] if key in results else None for key in keys[1:3]}
+    )
+    for (dataset, convention, curvature, k), group in results.groupby(
+        keys, sort=True, dropna=False
+    ):
         ran = group[group["status"] != STATUS_FAILED]
         accuracy = ran["accuracy_test"].astype(float)
         passed = ran[accuracy > limits[dataset]] if well_trained_only else ran
@@ -87,6 +97,8 @@ def correlation_table(
         rows.append(
             {
                 "dataset": dataset,
+                "convention": convention,
+                "curvature": curvature,
                 "k": int(k),
                 "threshold": limits[dataset],
                 "n_networks": len(ran),

@@ -14,9 +14,9 @@ Every table starts with the trial columns ``schema_version`` (int32, the
 :data:`SCHEMA_VERSION` that wrote the row), ``trial_id`` (string), ``dataset``,
 ``width`` (string), ``depth``, ``seed`` (int64) and ``k`` (int64).
 
-``results`` adds: ``convention`` (string), ``data_seed`` (int64), ``accuracy_test``,
-``loss_test``, ``accuracy_train``, ``loss_train``, ``accuracy_val``, ``loss_val``
-(float64, null when not measured), ``diverged`` (bool), ``ricci_coef`` (float64, null
+``results`` adds: ``convention`` (string), ``curvature`` (string), ``data_seed``
+(int64), ``accuracy_test``, ``loss_test``, ``accuracy_train``, ``loss_train``,
+``accuracy_val``, ``loss_val`` (float64, null when not measured), ``diverged`` (bool), ``ricci_coef`` (float64, null
 when undefined), ``status`` (string: ``ok``, ``undefined``, ``failed``), ``reason``
 (string), ``n_components`` (list<int64>, per layer, input first), ``ricci_coef_init``
 (float64), ``reason_init`` (string), ``recipe_name`` (string), ``recipe_epochs``,
@@ -126,6 +126,7 @@ RESULTS_SCHEMA = pa.schema(
     _TRIAL_FIELDS
     + [
         ("convention", pa.string()),
+        ("curvature", pa.string()),
         ("data_seed", pa.int64()),
         ("accuracy_test", pa.float64()),
         ("loss_test", pa.float64()),
@@ -210,6 +211,7 @@ def results_rows(result: TrialResult) -> list[dict[str, Any]]:
             **_trial_columns(result),
             "k": scale.k,
             "convention": config["convention"],
+            "curvature": config.get("curvature", "forman"),
             "data_seed": config["data_seed"],
             "accuracy_test": result.accuracy_test,
             "loss_test": result.loss_test,
