@@ -14,17 +14,18 @@ Every table starts with the trial columns ``schema_version`` (int32, the
 :data:`SCHEMA_VERSION` that wrote the row), ``trial_id`` (string), ``dataset``,
 ``width`` (string), ``depth``, ``seed`` (int64) and ``k`` (int64).
 
-``results`` adds: ``convention`` (string), ``curvature`` (string), ``data_seed``
-(int64), ``accuracy_test``, ``loss_test``, ``accuracy_train``, ``loss_train``,
-``accuracy_val``, ``loss_val`` (float64, null when not measured), ``diverged`` (bool), ``ricci_coef`` (float64, null
-when undefined), ``status`` (string: ``ok``, ``undefined``, ``failed``), ``reason``
-(string), ``n_components`` (list<int64>, per layer, input first), ``ricci_coef_init``
-(float64), ``reason_init`` (string), ``recipe_name`` (string), ``recipe_epochs``,
-``recipe_batch_size`` (int64), ``recipe_learning_rate``, ``recipe_rho``, ``recipe_eps``,
-``recipe_validation_split`` (float64), ``recipe_shuffle_split`` (bool),
-``recipe_target_accuracy`` (float64), ``recipe_max_epochs`` (int64), ``node_id``
-(string), ``seconds_train``, ``seconds_geometry`` (float64), ``finished_at``
-(timestamp[us, UTC]) and ``code_version`` (string).
+``results`` adds: ``convention`` (string), ``curvature`` (string), ``data_seed`` (int64),
+``accuracy_test``, ``loss_test``, ``accuracy_train``, ``loss_train``, ``accuracy_val``,
+``loss_val`` (float64, null when not measured), ``diverged`` (bool), ``ricci_coef``
+(float64, null when undefined), ``status`` (string: ``ok``, ``undefined``, ``failed``),
+``reason`` (string), ``n_components`` (list<int64>, per layer, input first),
+``ricci_coef_init`` (float64), ``reason_init`` (string), ``recipe_name`` (string),
+``recipe_epochs``, ``recipe_batch_size`` (int64), ``recipe_learning_rate``,
+``recipe_rho``, ``recipe_eps``, ``recipe_validation_split`` (float64),
+``recipe_shuffle_split`` (bool), ``recipe_target_accuracy`` (float64),
+``recipe_max_epochs`` (int64), ``node_id`` (string), ``seconds_train``,
+``seconds_geometry`` (float64), ``finished_at`` (timestamp[us, UTC]) and ``code_version``
+(string).
 
 ``layers`` adds: ``layer`` (int64, 0 = input), ``ric`` (float64), ``g`` (float64),
 ``n_components`` (int64) and ``eta`` (float64, null outside hidden layers 1 .. L-1).
