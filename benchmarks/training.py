@@ -4,7 +4,7 @@ one network takes, on every synthetic data set.
 Run: ``.venv/bin/python benchmarks/training.py [--seeds 10] [--datasets baptista-a ...]
 [--recipe paper|hehl]``. Network ``s`` (``s`` = 0 .. seeds - 1) uses ``seed = s`` for its
 weights and shuffles and ``data_seed = s`` for its data, trains on one thread, and passes when
-its test accuracy is strictly above the data set's threshold (SPEC §6).
+its test accuracy is strictly above the data set's threshold (Baptista et al. 2024).
 
 Results on the development machine, from ``--seeds 3`` (the default of 10 was not run:
 it takes about 10 minutes on 2 shared cores, and other jobs shared them, so the seconds are

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +18,11 @@ from ricci_ray import __version__
 from ricci_ray.errors import ConfigError, RicciRayError
 
 logger = logging.getLogger("ricci_ray")
+
+
+def _default_data_dir() -> Path | None:
+    value = os.environ.get("RICCI_RAY_DATA_DIR")
+    return Path(value) if value else None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,7 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="where Tune keeps its own state (default: DIR/tune, or ./ray_results for a URI)",
     )
     sweep.add_argument(
-        "--data-dir", type=Path, default=None, help="folder with the image data files"
+        "--data-dir",
+        type=Path,
+        default=_default_data_dir(),
+        help="folder with the image data files (default: $RICCI_RAY_DATA_DIR)",
     )
     sweep.add_argument(
         "--tracking-uri",
@@ -134,7 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Every data set with its size, dimension, classes and data source.",
     )
     datasets.add_argument(
-        "--data-dir", type=Path, default=None, help="say which file-based sets are present"
+        "--data-dir",
+        type=Path,
+        default=_default_data_dir(),
+        help="say which file-based sets are present (default: $RICCI_RAY_DATA_DIR)",
     )
     datasets.set_defaults(handler=_cmd_datasets)
 
@@ -191,11 +203,17 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         f"{summary.n_failed} failed, {summary.n_skipped} already done "
         f"({summary.n_trials} in the grid) in {summary.seconds:.0f} s"
     )
+    remaining = summary.n_trials - summary.n_skipped - summary.n_finished - summary.n_failed
+    if remaining > 0:
+        print(
+            f"interrupted: {remaining} trials did not run; run the same command again "
+            "(or add --resume) to continue - finished trials are not run again"
+        )
     if summary.n_unlogged:
         print(f"{summary.n_unlogged} trials could not be logged to MLflow; rerun to log them")
     print(f"results: {summary.out_dir}/results   (ricci_ray.load_results, pandas)")
     print(f"analysis: ricci-ray analyze {summary.out_dir}")
-    return 1 if summary.n_failed else 0
+    return 1 if summary.n_failed or remaining > 0 else 0
 
 
 def _parse_thresholds(items: Sequence[str]) -> dict[str, float]:
@@ -213,12 +231,30 @@ def _parse_thresholds(items: Sequence[str]) -> dict[str, float]:
     return thresholds
 
 
+def _check_names(out_dir: Path, thresholds: dict[str, float], sweeps: list[str] | None) -> None:
+    """--threshold and --sweep must name data sets and sweeps the folder holds."""
+    from ricci_ray import load_results
+
+    results = load_results(out_dir, "results")
+    for option, given, present in (
+        ("--sweep", sweeps or [], set(results["sweep"])),
+        ("--threshold", list(thresholds), set(results["dataset"])),
+    ):
+        unknown = [name for name in given if name not in present]
+        if unknown:
+            raise ConfigError(
+                f"{option}: allowed: {', '.join(sorted(present))} (in {out_dir}); "
+                f"given: {', '.join(unknown)}"
+            )
+
+
 def _cmd_analyze(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from ricci_ray.analysis import analyze
 
     thresholds = _parse_thresholds(args.threshold)
+    _check_names(args.out_dir, thresholds, args.sweep)
     table, target = analyze(
         args.out_dir,
         thresholds=thresholds,
@@ -274,7 +310,11 @@ def _cmd_datasets(args: argparse.Namespace) -> int:
 
 
 def _cmd_mlflow_sync(args: argparse.Namespace) -> int:
-    from ricci_ray.sinks.mlflow_sink import default_tracking_uri, sync_from_parquet
+    from ricci_ray.sinks.mlflow_sink import (
+        bound_http_retries,
+        default_tracking_uri,
+        sync_from_parquet,
+    )
     from ricci_ray.sinks.parquet import ParquetStore
 
     if not ParquetStore(args.out_dir).sweeps():
@@ -282,14 +322,18 @@ def _cmd_mlflow_sync(args: argparse.Namespace) -> int:
             f"DIR: allowed: a sweep output folder; given: {args.out_dir} (no results)"
         )
     uri = args.tracking_uri or default_tracking_uri(args.out_dir)
-    for sweep, count in sync_from_parquet(args.out_dir, uri, args.sweep).items():
-        print(f"sweep '{sweep}': {count} runs logged to {uri}")
+    bound_http_retries()
+    try:
+        synced = sync_from_parquet(args.out_dir, uri, args.sweep)
+    except Exception as error:  # any client or server failure, reported in one line
+        first_line = (str(error).strip().splitlines() or [""])[0][:300]
+        raise RicciRayError(f"MLflow at {uri}: {type(error).__name__}: {first_line}") from None
+    for sweep, count in synced.items():
+        print(f"sweep '{sweep}': {count} runs logged to {uri} (the others were there already)")
     return 0
 
 
 def _cmd_ui(args: argparse.Namespace) -> int:
-    import subprocess
-
     database = args.out_dir / "mlflow.db"
     if not database.is_file():
         raise ConfigError(f"DIR: allowed: a sweep folder with mlflow.db; given: {args.out_dir}")
@@ -304,11 +348,10 @@ def _cmd_ui(args: argparse.Namespace) -> int:
         "--port",
         str(args.port),
     ]
-    print(f"MLflow UI on http://127.0.0.1:{args.port} (Ctrl-C to stop)")
-    try:
-        return subprocess.call(command)
-    except KeyboardInterrupt:
-        return 0
+    print(f"MLflow UI on http://127.0.0.1:{args.port} (Ctrl-C to stop)", flush=True)
+    # Become the server (no child left behind when this process is stopped).
+    os.execv(command[0], command)
+    return 0  # not reached
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,3 +11,7 @@ class ConfigError(RicciRayError, ValueError):
 
 class DataError(RicciRayError):
     """A data file is missing or does not have the expected layout."""
+
+
+class MissingDependencyError(RicciRayError, ImportError):
+    """An optional dependency is not installed; the message gives the install command."""

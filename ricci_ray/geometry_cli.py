@@ -1,4 +1,4 @@
-"""``ricci-ray geometry``: the global Ricci coefficient of saved activations (SPEC §3).
+"""``ricci-ray geometry``: the global Ricci coefficient of saved activations.
 
 Reads one ``.npz`` archive whose arrays are the layers of one network on the same n
 points, the input first, then the hidden layers (the sigmoid output is not a geometry

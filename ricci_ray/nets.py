@@ -1,4 +1,4 @@
-"""The paper's fully connected networks and their training recipe (SPEC §6).
+"""The paper's fully connected networks and their training recipe (Baptista et al. 2024).
 
 Everything here is deterministic on CPU for a given seed: randomness comes from explicit
 CPU ``torch.Generator`` objects, never from torch's global generator. Thread settings are

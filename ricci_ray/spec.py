@@ -36,7 +36,7 @@ class _Strict(BaseModel):
 
 
 class PaperRecipeSpec(_Strict):
-    """Baptista et al.'s recipe (SPEC §6): RMSprop, batch 32, 50 epochs, 20 % validation."""
+    """Baptista et al. 2024's recipe: RMSprop, batch 32, 50 epochs, 20 % validation."""
 
     name: Literal["paper"] = "paper"
     epochs: int = Field(50, ge=1, le=10_000)
@@ -115,10 +115,18 @@ class SweepSpec(_Strict):
                 known.append(resolve_dataset(name))
             except ConfigError:
                 allowed = "one of " + ", ".join(sorted(DATASETS)) + ", or mnist-idx-AvB / "
-                problems.append(_problem(f"datasets[{i}]", allowed + "fmnist-idx-AvB", name))
+                problems.append(
+                    _problem(
+                        f"datasets[{i}]",
+                        allowed + "fmnist-idx-AvB (A, B two different digits)",
+                        name,
+                    )
+                )
         for i, depth in enumerate(self.depths):
-            if depth < 2:
-                problems.append(_problem(f"depths[{i}]", "an integer >= 2", depth))
+            if depth < 4:
+                # rho_k correlates L - 1 layer pairs and needs at least 3 of them.
+                allowed = "an integer >= 4 (the Ricci coefficient needs 3 layer pairs)"
+                problems.append(_problem(f"depths[{i}]", allowed, depth))
             elif depth % 2 == 0 and "bottleneck" in self.widths:
                 problems.append(
                     _problem(f"depths[{i}]", "an odd depth when widths has 'bottleneck'", depth)
@@ -286,10 +294,14 @@ def _format_errors(error: ValidationError) -> list[str]:
             problems.extend(str(item["ctx"]["error"]).splitlines())
         elif item["type"] == "extra_forbidden":
             allowed = _allowed_keys(loc) or "see the sweep file reference"
-            problems.append(f"field '{name}': unknown key; allowed keys: {allowed}")
+            problems.append(
+                f"field '{name}': allowed: the keys {allowed}; given: unknown key {loc[-1]!r}"
+            )
         elif item["type"] == "union_tag_invalid":
             tags = " or ".join(repr(tag) for tag in RECIPES)
             problems.append(_problem(f"{name}.name", tags, item["input"].get("name")))
+        elif item["type"] == "too_short":
+            problems.append(_problem(name, "at least one item", item.get("input")))
         elif item["type"] == "missing":
             problems.append(f"field '{name}': required but missing")
         else:

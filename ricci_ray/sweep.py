@@ -239,8 +239,8 @@ def preflight(spec: SweepSpec, data_dir: str | None) -> None:
     for i, name in enumerate(spec.datasets):
         if resolve_dataset(name).needs_data_dir and data_dir is None:
             raise ConfigError(
-                f"datasets[{i}]: allowed: '{name}' only with --data-dir (it reads files); "
-                "given: no --data-dir"
+                f"field 'datasets[{i}]': allowed: '{name}' only with --data-dir or "
+                f"$RICCI_RAY_DATA_DIR ({resolve_dataset(name).source}); given: no data folder"
             )
         load_dataset(name, data_seed=spec.data_seed, data_dir=data_dir)
 

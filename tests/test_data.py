@@ -562,7 +562,9 @@ def test_resolve_dataset_accepts_any_idx_pair():
     assert (info.n_train, info.n_test, info.dim) == (12000, 2000, 784)
     assert info.needs_data_dir and info.source.startswith("files:")
     assert resolve_dataset("mnist-idx-0v9").classes == ("0", "9")
-    assert resolve_dataset("fmnist-idx-9v5").accuracy_threshold == 0.98  # SPEC's pair, swapped
+    assert (
+        resolve_dataset("fmnist-idx-9v5").accuracy_threshold == 0.98
+    )  # the papers' pair, swapped
     assert resolve_dataset("baptista-b") is DATASETS["baptista-b"]
 
 

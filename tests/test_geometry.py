@@ -34,7 +34,7 @@ PROPERTY_SETTINGS = settings(max_examples=60, deadline=None)
 
 
 def slow_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """sqrt of the coordinate-ordered sum of squares, the same float64 operations as SPEC §1."""
+    """sqrt of the coordinate-ordered sum of squares: the float64 operations of R's dist()."""
     total = 0.0
     for u, v in zip(a.tolist(), b.tolist(), strict=True):
         total += (u - v) * (u - v)
@@ -326,7 +326,7 @@ def test_distances_are_exact_for_duplicates_in_high_dimension():
 
 @pytest.mark.parametrize("k", [1, 3, 10, 29])
 def test_paper_closed_form_without_ties(k):
-    # Ric = 4nk - 3nk^2 - sum_j indeg(j)^2 when every out-degree is k (SPEC §2).
+    # Ric = 4nk - 3nk^2 - sum_j indeg(j)^2 when every out-degree is k (Baptista et al. 2024).
     n = 30
     points = np.random.default_rng(k).normal(size=(n, 5))
     graph = knn_graph(points, k, "paper")

@@ -1,4 +1,4 @@
-"""Curvatures beyond Forman, the pooled coefficient and the depth adjustment (SPEC §2, §3)."""
+"""Curvatures beyond Forman, the pooled coefficient and the depth adjustment."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Local and per-layer coefficients of Hehl et al. (SPEC §4) against hand-derived graphs and
-a slow obvious implementation."""
+"""Local and per-layer coefficients of Hehl et al. 2025 against hand-derived graphs and a
+slow obvious implementation."""
 
 from __future__ import annotations
 

@@ -43,7 +43,7 @@ from ricci_ray.trial import STATUS_FAILED
 
 logger = logging.getLogger(__name__)
 
-# SPEC §7: the chosen k as a fraction of the test-set size in the paper, by task family.
+# The chosen k as a fraction of the test-set size in Baptista et al. 2024, by task family.
 PAPER_K_FRACTIONS = {
     "baptista-a": (0.03, 0.10),
     "baptista-b": (0.006, 0.01),
@@ -339,7 +339,7 @@ def write_report(
     (``pooled``, ``chosen_k``, ``networks``, ``fraction_negative``, ``regression``,
     ``correlations`` and, when recorded, ``control``, ``hehl_local``, ``hehl_layers``)
     as CSV and Parquet, ``summary.json`` (the headline numbers) and ``figures/*.png``.
-    ``depth_adjustment`` picks the headline variant (``printed`` or ``fisher``, SPEC §3);
+    ``depth_adjustment`` picks the headline variant (``printed`` or ``fisher``);
     ``bootstrap`` resamples (0: no intervals) use ``seed``.
     """
     from ricci_ray.sinks.parquet import load_table
@@ -703,7 +703,7 @@ def _section_regression(tables: ReportTables, drawn, root: Path) -> str:
         "## Regression and correlations",
         "",
         "OLS of test accuracy on the coefficient plus categorical data set, width and depth "
-        "(a control with a single level is left out). Depth adjustment, SPEC §3: "
+        "(a control with a single level is left out). Depth adjustment, Baptista et al. 2024: "
         "`printed` = artanh(ρ_k)/√(L−4) as printed in the paper, `fisher` = "
         "artanh(ρ_k)·√(L−4) (Fisher's statistic for L−1 layer pairs), `none` = ρ_k itself. "
         "Networks with L ≤ 4 or |ρ_k| = 1 have no adjusted value and are dropped, not "
@@ -787,7 +787,7 @@ def _section_control(tables: ReportTables, drawn, root: Path) -> str:
             "Not available: the results have no `ricci_coef_init` column (ρ_k of the same "
             "network at initialisation). Without it, a negative ρ_k cannot be credited to "
             "training: untrained networks already show negative global coefficients "
-            "(SPEC §7)."
+            "(Baptista et al. 2024)."
         )
         return "\n".join(lines)
     overall = tables.control.set_index("dataset").loc[ALL]

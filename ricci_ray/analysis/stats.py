@@ -1,6 +1,6 @@
 """The statistics of the report, on pandas frames read from a sweep's Parquet output.
 
-Steps, in the order of the paper (SPEC §3, §7): keep the well-trained networks; pool the
+Steps, in the order of the paper (Baptista et al. 2024): keep the well-trained networks; pool the
 (Ric_l, η_l) pairs of a cell (data set × width × depth) at each k and pick the k with the
 most negative pooled coefficient; read every network's ρ_k at its cell's chosen k; adjust
 it for depth; regress test accuracy on it with the architecture as categorical controls.
@@ -52,7 +52,7 @@ def pooled_coefficients(
     *,
     thresholds: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
-    """The pooled coefficient of every (cell, k), SPEC §3.
+    """The pooled coefficient of every (cell, k), Baptista et al. 2024.
 
     One Pearson correlation of (Ric_l, η_l) over all (network, l), l = 1 … L−1, of the
     cell's well-trained networks whose ρ_k is defined. Columns: ``dataset``, ``width``,
@@ -107,7 +107,7 @@ def chosen_k(pooled: pd.DataFrame) -> pd.DataFrame:
 
 
 def depth_adjusted(rho, depth, variant: str = "printed") -> np.ndarray:
-    """The depth-adjusted coefficient of SPEC §3, NaN where undefined.
+    """The depth-adjusted coefficient of Baptista et al. 2024, NaN where undefined.
 
     ``printed``: z = artanh(ρ) / √(L − 4), as the paper prints it; ``fisher``:
     z = artanh(ρ) · √(L − 4). Undefined (NaN) for L ≤ 4 and |ρ| = 1; such networks are
@@ -131,7 +131,7 @@ def depth_adjustment_problem(rho: float, depth: int) -> str | None:
 
 
 def ols_accuracy(frame: pd.DataFrame, column: str) -> dict[str, object]:
-    """OLS of test accuracy on ``column`` + C(dataset) + C(width) + C(depth) (SPEC §7).
+    """OLS of test accuracy on ``column`` + C(dataset) + C(width) + C(depth), as in the paper.
 
     Rows with a missing value are left out; a categorical control with a single level is
     dropped from the formula. Returns the coefficient of ``column`` with its standard

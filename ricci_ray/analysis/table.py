@@ -1,7 +1,7 @@
 """The quick correlation table: ρ_k against test accuracy per (data set, k).
 
 For every (data set, k) the table counts the networks, the well-trained ones (test
-accuracy above the data set's threshold, SPEC §6), the share of those with a negative
+accuracy above the data set's threshold, Baptista et al. 2024), the share of those with a negative
 Ricci coefficient ρ_k, and the Pearson and Spearman correlations of ρ_k with test
 accuracy over the well-trained networks whose ρ_k is defined.
 """

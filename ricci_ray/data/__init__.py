@@ -1,4 +1,4 @@
-"""Binary data sets of SPEC §5: a registry, one loader, and the image file readers."""
+"""The papers' binary data sets: a registry, one loader, and the image file readers."""
 
 from ricci_ray.data.images import read_idx, read_image_csv
 from ricci_ray.data.registry import (

@@ -39,8 +39,8 @@ class Dataset:
 class DatasetInfo:
     """What a registered data set is, where it comes from and when a network counts as trained.
 
-    ``accuracy_threshold`` is the SPEC §6 "well-trained" bar: test accuracy must be strictly
-    greater than it.
+    ``accuracy_threshold`` is the "well-trained" bar of Baptista et al. 2024: test accuracy
+    must be strictly greater than it.
     """
 
     name: str
@@ -150,8 +150,8 @@ MNIST_TRAIN_COUNTS = (5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949
 MNIST_TEST_COUNTS = (980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009)
 FMNIST_TRAIN_COUNT, FMNIST_TEST_COUNT = 6000, 1000
 
-# Well-trained bars of SPEC §6; pairs it does not name get the family default, which is our
-# choice, not the paper's.
+# Well-trained bars of Baptista et al. 2024; pairs it does not name get the family
+# default, which is our choice, not the paper's.
 IDX_THRESHOLDS = {
     ("mnist", frozenset({1, 7})): 0.99,
     ("mnist", frozenset({6, 8})): 0.99,

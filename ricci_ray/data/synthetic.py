@@ -1,4 +1,4 @@
-"""Seeded generators for the synthetic data sets of SPEC §5."""
+"""Seeded generators for the papers' synthetic data sets."""
 
 import numpy as np
 
@@ -147,7 +147,7 @@ def baptista_c(n_points: int, seed: int | np.random.SeedSequence) -> tuple[np.nd
     full waves). Where the sheet passes through the slab both classes have the same density,
     so no classifier beats chance there: 13% of each class lies in that overlap, so the Bayes
     accuracy is 1 - 0.13 / 2 = 0.935; networks trained with the paper's recipe on 1000
-    points land between 0.90 and 0.925 (the SPEC §6 bar is 0.91).
+    points land between 0.90 and 0.925 (the Baptista et al. 2024 bar is 0.91).
 
     Args:
         n_points: number of points; ``n_points // 2`` are of class 0 and the rest of class 1.

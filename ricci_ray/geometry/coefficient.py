@@ -1,4 +1,4 @@
-"""The global Ricci coefficient of one network at each scale k (SPEC §3, Baptista et al.).
+"""The global Ricci coefficient of one network at each scale k (Baptista et al. 2024).
 
 Per layer l = 0..L (input first) and scale k: the total curvature Ric_l of the kNN graph
 (Forman by default, or any of :data:`~ricci_ray.geometry.curvature.CURVATURES`),
@@ -62,7 +62,7 @@ class NetworkGeometry:
 def pearson(
     x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray
 ) -> tuple[float | None, str | None]:
-    """Pearson correlation with explicit undefined cases (SPEC §3).
+    """Pearson correlation with explicit undefined cases (Baptista et al. 2024).
 
     Returns:
         ``(r, None)``, or ``(None, reason)`` for fewer than 3 points, a constant series or
@@ -208,7 +208,7 @@ def _check_ks(ks: Sequence[int], n_points: int) -> list[int]:
 
 
 def pooled_coefficient(networks: Sequence[NetworkGeometry]) -> tuple[float | None, str | None]:
-    """The pooled coefficient of a cell at one k (SPEC §3): one Pearson correlation of
+    """The pooled coefficient of a cell at one k (Baptista et al. 2024): one Pearson correlation of
     (Ric_l, eta_l) over all (network, l), l = 1..L-1, of the given networks.
 
     Only networks with a defined coefficient (``status == "ok"``) contribute, the same
@@ -255,7 +255,7 @@ def depth_adjusted_values(rho, depth, variant: str = "printed") -> np.ndarray:
 def depth_adjusted(
     rho: float | None, depth: int, variant: str = "printed"
 ) -> tuple[float | None, str | None]:
-    """The depth-adjusted Ricci coefficient of one network (SPEC §3).
+    """The depth-adjusted Ricci coefficient of one network (Baptista et al. 2024).
 
     rho_k is a correlation over L - 1 layer pairs, so Fisher's artanh(rho) has standard
     error 1 / sqrt(L - 4). ``"printed"``: z = artanh(rho) / sqrt(L - 4), as the paper prints

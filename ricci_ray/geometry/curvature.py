@@ -1,4 +1,4 @@
-"""Edge, node and layer curvatures of a kNN graph with unit weights (SPEC §2).
+"""Edge, node and layer curvatures of a kNN graph with unit weights (Baptista et al. 2024).
 
 Four curvatures, selected by name (:data:`CURVATURES`):
 
@@ -29,7 +29,7 @@ import scipy.sparse as sp
 from numba import njit
 from scipy.sparse.csgraph import shortest_path
 
-from ricci_ray.errors import ConfigError
+from ricci_ray.errors import ConfigError, MissingDependencyError
 from ricci_ray.geometry.knn import KnnGraph
 
 CURVATURES = ("forman", "augmented_forman", "approx_ollivier", "ollivier")
@@ -81,7 +81,7 @@ def common_neighbors(graph: KnnGraph) -> np.ndarray:
 
 
 def edge_augmented_forman_curvature(graph: KnnGraph) -> np.ndarray:
-    """Augmented Forman curvature 4 - deg(i) - deg(j) + 3 t(i, j) of every arc (SPEC §2).
+    """Augmented Forman curvature 4 - deg(i) - deg(j) + 3 t(i, j) of every arc.
 
     ``deg`` follows the convention (paper: out + in); t(i, j) counts the common neighbours
     in the simple graph with direction ignored (:func:`common_neighbors`), so in the
@@ -123,7 +123,7 @@ def edge_approx_ollivier_curvature(graph: KnnGraph) -> np.ndarray:
 
 
 def edge_ollivier_curvature(graph: KnnGraph, *, force: bool = False) -> np.ndarray:
-    """Exact Ollivier-Ricci curvature 1 - W1(m_i, m_j) of every arc (SPEC §2).
+    """Exact Ollivier-Ricci curvature 1 - W1(m_i, m_j) of every arc (Baptista et al. 2024).
 
     m_i is the uniform measure on the neighbours of i (direction ignored, i itself not
     included: no laziness); the cost is the hop distance, at most 3 between the two
@@ -184,7 +184,7 @@ def layer_curvature(graph: KnnGraph, curvature: str = "forman", *, force: bool =
 def node_curvature(
     graph: KnnGraph, curvature: str = "forman", *, force: bool = False
 ) -> np.ndarray:
-    """Node scalar curvature S(x): the mean curvature of the arcs leaving x (SPEC §4).
+    """Node scalar curvature S(x): the mean curvature of the arcs leaving x (Hehl et al. 2025).
 
     In the ``undirected`` convention these are exactly the edges at x. Every node of a kNN
     graph has at least one arc, so the mean is always defined.
@@ -199,7 +199,7 @@ def node_curvature(
 
 
 def forman_curvature(graph: KnnGraph) -> int:
-    """Total Forman curvature Ric of a layer's graph (SPEC §2).
+    """Total Forman curvature Ric of a layer's graph (Baptista et al. 2024).
 
     ``paper``: Ric = sum over directed arcs i -> j of (4 - deg i - deg j); when every
     out-degree is exactly k this equals 4nk - 3nk^2 - sum_j indeg(j)^2.
@@ -215,7 +215,7 @@ def _import_ot():
     try:
         import ot
     except ImportError as error:
-        raise ImportError(
+        raise MissingDependencyError(
             f"exact Ollivier curvature needs the POT library: {OLLIVIER_INSTALL}"
         ) from error
     return ot

@@ -1,4 +1,4 @@
-"""Hop-distance row sums and connected components of a kNN graph (SPEC §1, §3).
+"""Hop-distance row sums and connected components of a kNN graph (Baptista et al. 2024).
 
 The global Ricci coefficient needs, per layer, only the row sums of the hop-distance
 matrix (edge direction ignored) and the component partition. Building the n x n distance
@@ -42,7 +42,7 @@ def hop_distance_sums(graph: KnnGraph) -> tuple[np.ndarray, np.ndarray]:
 
     Returns:
         row_sums: (n,) int64, sum over the nodes j reachable from i of the hop distance
-            d(i, j); unreachable pairs are left out (SPEC §3).
+            d(i, j); unreachable pairs are left out (Baptista et al. 2024).
         component_labels: (n,) int64, each node labelled by the smallest node index of its
             component, so equal arrays mean equal partitions.
     """

@@ -1,4 +1,4 @@
-"""k-nearest-neighbour graphs of one layer's activations (SPEC §1).
+"""k-nearest-neighbour graphs of one layer's activations (Baptista et al. 2024).
 
 Two conventions:
 
@@ -143,7 +143,7 @@ def neighbor_table(points: np.ndarray, max_neighbors: int) -> NeighborTable:
 
 
 def knn_graph(points: np.ndarray, n_neighbors: int, convention: str = "paper") -> KnnGraph:
-    """Build the kNN graph of one layer (SPEC §1).
+    """Build the kNN graph of one layer (Baptista et al. 2024).
 
     Args:
         points: (n, d) activations, any real dtype (converted to float64).

@@ -1,4 +1,4 @@
-"""Local and per-layer Ricci coefficients (SPEC §4, Hehl, von Renesse and Weber 2025).
+"""Local and per-layer Ricci coefficients (Hehl et al. 2025, Hehl, von Renesse and Weber 2025).
 
 Undirected kNN graphs (``"undirected"`` convention) of the layers l = 0..L, input first.
 For l = 0..L-1 and every point x:
@@ -39,7 +39,7 @@ UNREACHABLE = "a neighbour becomes unreachable"
 
 @dataclass(frozen=True, eq=False)
 class LocalGeometry:
-    """Local and per-layer coefficients of one network at one scale k (SPEC §4).
+    """Local and per-layer coefficients of one network at one scale k (Hehl et al. 2025).
 
     Layers l = 0..L-1 (the input and every hidden layer but the last, which has no next
     layer); L = ``len(activations) - 1``.
@@ -88,7 +88,7 @@ def neighbor_hops(graph: KnnGraph, next_graph: KnnGraph) -> np.ndarray:
 
 
 def geodesic_change(graph: KnnGraph, next_graph: KnnGraph) -> np.ndarray:
-    """eta(x) = mean over the neighbours y of x in ``graph`` of d_next(x, y) - 1 (SPEC §4).
+    """eta(x) = mean over the neighbours y of x in ``graph`` of d_next(x, y) - 1 (Hehl et al.).
 
     Returns:
         (n,) float64; +inf where some neighbour is unreachable in ``next_graph``.
@@ -106,7 +106,7 @@ def local_coefficients(
     curvature: str = "forman",
     force: bool = False,
 ) -> LocalGeometry:
-    """Local and per-layer Ricci coefficients of one network at scale k (SPEC §4).
+    """Local and per-layer Ricci coefficients of one network at scale k (Hehl et al. 2025).
 
     Args:
         activations: [X_0, X_1, ..., X_L]: the input (n, d_0), then the hidden layer
