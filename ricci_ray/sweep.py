@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import statistics
 import time
 from dataclasses import dataclass
@@ -195,9 +196,7 @@ class _TuneCallback(Callback):
             return
         self.sink.trial_ended(trial.trial_id)
         config = TrialConfig.from_dict(trial.config["trial"])
-        error = trial.get_error()
-        message = str(error).strip().splitlines()[-1] if error else "unknown error"
-        self.sink.handle_result(TrialResult.failed(config, message))
+        self.sink.handle_result(TrialResult.failed(config, _error_summary(trial)))
 
 
 def _check_fits(spec: SweepSpec, *, local: bool) -> None:
@@ -220,6 +219,24 @@ def _check_fits(spec: SweepSpec, *, local: bool) -> None:
         if local:
             raise ConfigError(message)
         logger.warning("%s (trials wait until the cluster grows)", message)
+
+
+def _error_summary(trial: Any) -> str:
+    """The exception line of a failed trial's last error, e.g. ``ValueError: bad``.
+
+    Tune writes the error text next to the trial on the driver (``error_file``) before it
+    calls the callbacks; the copy in the experiment's storage may come later.
+    """
+    text = None
+    if trial.error_file and Path(trial.error_file).is_file():
+        text = Path(trial.error_file).read_text(errors="replace")
+    else:
+        text = trial.get_error()
+    lines = [line.strip() for line in str(text or "").splitlines() if line.strip()]
+    for line in reversed(lines):
+        if re.match(r"^[\w.]+(Error|Exception|Exit|Interrupt)\b.*:", line):
+            return line[:2000]
+    return lines[-1][:2000] if lines else "unknown error (no error text from Ray)"
 
 
 def _no_result_files_warning(record: logging.LogRecord) -> bool:

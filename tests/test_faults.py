@@ -106,3 +106,34 @@ def test_killed_driver_resumes_without_rerunning_finished_trials(tmp_path):
     # Trials finished before the crash were not run again: their rows are untouched.
     kept = after.set_index("trial_id").loc[before.trial_id, "finished_at"]
     assert (kept.to_numpy() == before.finished_at.to_numpy()).all()
+
+
+def test_a_trial_that_raises_is_retried_then_recorded_failed_and_the_sweep_goes_on(
+    ray_local, tmp_path, data_dir
+):
+    from ricci_ray.sinks.mlflow_sink import TAG_TRIAL_ID, default_tracking_uri
+    from tests.helpers import search_runs
+
+    # Holding out 99.9 % leaves baptista-a (1000 rows) one training row, and the MNIST
+    # pair (500 rows) none: its trials raise inside the worker, every attempt.
+    sweep = dict(
+        SWEEP,
+        name="raises",
+        datasets=["baptista-a", "mnist-1v7"],
+        seeds=[0],
+        recipe={"epochs": 1, "validation_split": 0.999},
+        max_retries=1,
+    )
+    summary = run_sweep(parse_sweep(sweep), tmp_path, data_dir=data_dir)
+    assert (summary.n_finished, summary.n_failed) == (1, 1)
+
+    results = pd.read_parquet(tmp_path / "results")
+    assert len(results) == 2 and results.trial_id.nunique() == 2
+    failed = results[results.dataset == "mnist-1v7"].iloc[0]
+    assert failed.status == "failed" and "validation_split" in failed.reason
+    ok = results[results.dataset == "baptista-a"].iloc[0]
+    assert ok.status in {"ok", "undefined"}
+
+    runs = search_runs(default_tracking_uri(tmp_path), "raises").set_index("tags." + TAG_TRIAL_ID)
+    assert runs.loc[failed.trial_id, "status"] == "FAILED"
+    assert runs.loc[ok.trial_id, "status"] == "FINISHED"
