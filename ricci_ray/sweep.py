@@ -11,15 +11,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import statistics
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-from ray.tune import Callback
 
 from ricci_ray.errors import ConfigError
 from ricci_ray.sinks.mlflow_sink import (
@@ -164,41 +161,6 @@ def _describe(result: TrialResult) -> str:
     )
 
 
-class _TuneCallback(Callback):
-    """Hands each reported trial (or its final error) to the driver-side sinks."""
-
-    def __init__(self, sink: SinkCallback) -> None:
-        self.sink = sink
-
-    # Tune pickles its callbacks into the experiment state; the sinks (open files, a
-    # writer thread) stay with this driver process and are not part of that state.
-    def __getstate__(self) -> dict[str, Any]:
-        return {"sink": None}
-
-    def on_trial_start(self, iteration, trials, trial, **info):
-        if self.sink is not None:
-            self.sink.trial_started(trial.trial_id)
-
-    def on_trial_complete(self, iteration, trials, trial, **info):
-        if self.sink is not None:
-            self.sink.trial_ended(trial.trial_id)
-
-    def on_trial_result(self, iteration, trials, trial, result, **info):
-        # Tune lets callbacks edit the result in place: dropping the record here keeps the
-        # driver from holding every trial's full record for the rest of the sweep.
-        record = result.pop(RECORD_KEY, None)
-        if record and self.sink is not None:
-            self.sink.trial_ended(trial.trial_id)  # the record is a trial's last report
-            self.sink.handle_result(TrialResult.from_dict(json.loads(record)))
-
-    def on_trial_error(self, iteration, trials, trial, **info):
-        if self.sink is None:
-            return
-        self.sink.trial_ended(trial.trial_id)
-        config = TrialConfig.from_dict(trial.config["trial"])
-        self.sink.handle_result(TrialResult.failed(config, _error_summary(trial)))
-
-
 def _check_fits(spec: SweepSpec, *, local: bool) -> None:
     """A trial that asks for more than the cluster has would wait forever: say so now.
 
@@ -219,24 +181,6 @@ def _check_fits(spec: SweepSpec, *, local: bool) -> None:
         if local:
             raise ConfigError(message)
         logger.warning("%s (trials wait until the cluster grows)", message)
-
-
-def _error_summary(trial: Any) -> str:
-    """The exception line of a failed trial's last error, e.g. ``ValueError: bad``.
-
-    Tune writes the error text next to the trial on the driver (``error_file``) before it
-    calls the callbacks; the copy in the experiment's storage may come later.
-    """
-    text = None
-    if trial.error_file and Path(trial.error_file).is_file():
-        text = Path(trial.error_file).read_text(errors="replace")
-    else:
-        text = trial.get_error()
-    lines = [line.strip() for line in str(text or "").splitlines() if line.strip()]
-    for line in reversed(lines):
-        if re.match(r"^[\w.]+(Error|Exception|Exit|Interrupt)\b.*:", line):
-            return line[:2000]
-    return lines[-1][:2000] if lines else "unknown error (no error text from Ray)"
 
 
 def _no_result_files_warning(record: logging.LogRecord) -> bool:
@@ -260,6 +204,24 @@ def preflight(spec: SweepSpec, data_dir: str | None) -> None:
                 f"$RICCI_RAY_DATA_DIR ({resolve_dataset(name).source}); given: no data folder"
             )
         load_dataset(name, data_seed=spec.data_seed, data_dir=data_dir)
+    _warm_up_geometry(spec)
+
+
+def _warm_up_geometry(spec: SweepSpec) -> None:
+    """Compile the geometry kernels once, here, before trials start.
+
+    numba caches compiled code on disk; on a fresh install every trial process would
+    otherwise compile the same kernels at once and race to write that cache.
+    """
+    import numpy as np
+
+    from ricci_ray.geometry import local_coefficients, network_geometry
+
+    rng = np.random.default_rng(0)
+    layers = [rng.random((12, 3)) for _ in range(5)]
+    network_geometry(layers, [3], convention=spec.convention, curvature=spec.curvature)
+    if spec.local_coefficients:
+        local_coefficients(layers, 3, curvature=spec.curvature)
 
 
 def _catch_up_mlflow(out_dir: Path, tracking_uri: str, sweep: str) -> None:
@@ -369,6 +331,8 @@ def _run_tune(
     import ray
     from ray import tune
 
+    from ricci_ray.tune_callback import TuneCallback
+
     started_ray = False
     if not ray.is_initialized():
         if address is None:
@@ -394,7 +358,7 @@ def _run_tune(
             run_config=tune.RunConfig(
                 name=f"{spec.name}-{stamp}",
                 storage_path=str(tune_dir),
-                callbacks=[_TuneCallback(sink)],
+                callbacks=[TuneCallback(sink)],
                 failure_config=tune.FailureConfig(max_failures=spec.max_retries),
                 verbose=0,
             ),

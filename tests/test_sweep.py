@@ -164,3 +164,17 @@ def test_control_curve_and_local_coefficients_land_in_parquet_and_mlflow(ray_loc
     )
     assert [m.step for m in sorted(history, key=lambda m: m.step)] == [1, 2, 3]
     assert "metrics.ricci_coef_init/k10" in run.index
+
+
+def test_the_cli_and_driver_import_without_ray():
+    # A local Ray binds only 127.0.0.1 if its setting is in place before Ray is first
+    # imported; the driver sets it just before starting Ray, so nothing may import Ray
+    # earlier.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, ricci_ray.cli, ricci_ray.sweep; ricci_ray.cli.build_parser(); "
+        "sys.exit('ray' in sys.modules)"
+    )
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
