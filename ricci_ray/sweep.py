@@ -8,6 +8,7 @@ trials that have not landed yet.
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import logging
 import os
@@ -71,6 +72,8 @@ def trainable(config: dict[str, Any]) -> None:
     import torch
     from ray import tune
 
+    # A crash in native code (torch, numba) then leaves a Python stack in the worker's log.
+    faulthandler.enable()
     trial_config = TrialConfig.from_dict(config["trial"])
     torch.set_num_threads(max(1, int(trial_config.cpus)))
     node_id = ray.get_runtime_context().get_node_id()
