@@ -49,7 +49,7 @@ IMAGE_K = [10, 20, 30, 50, 90, 100, 120, 150, 250, 350, 500]
 
 
 def run(spec_doc: dict, out: Path, concurrency: int) -> dict[str, float]:
-    """Run one sweep; return its wall time, trial count and summed trial compute."""
+    """Run one sweep; return its wall time, start-up, trial count and summed trial times."""
     import pandas as pd
 
     from ricci_ray.spec import parse_sweep
@@ -67,21 +67,67 @@ def run(spec_doc: dict, out: Path, concurrency: int) -> dict[str, float]:
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
+    began = pd.Timestamp.now(tz="UTC")
     started = time.perf_counter()
     summary = run_sweep(spec, out)
     wall = time.perf_counter() - started
     done.set()
     sampler.join()
     results = pd.read_parquet(out / "results").drop_duplicates("trial_id")
+    whole = float(results.seconds_total.sum())
     compute = float((results.seconds_train + results.seconds_geometry).sum())
+    start_up = (results.started_at.min() - began).total_seconds()
     return {
         "trials": summary.n_finished,
         "wall_s": wall,
+        "start_up_s": start_up,
+        "whole_s": whole,
         "compute_s": compute,
         "trials_per_min": 60 * summary.n_finished / wall,
-        "overhead": 1 - compute / (concurrency * wall),
+        "overhead": 1 - whole / (concurrency * wall),
+        "steady": 1 - whole / (concurrency * (wall - start_up)),
+        "not_compute": 1 - compute / (concurrency * wall),
         "rss_growth_kib_per_trial": rss_slope_kib(samples),
     }
+
+
+def trial_creation(sizes: list[int]) -> None:
+    """Driver time for Tune to create the trials of a sweep: a grid search over the trial
+    configs against :class:`ricci_ray.tune_callback.PendingTrials`, on the configs of
+    ``sweeps/paper-full.yaml`` (no trial runs)."""
+    from ray import tune
+    from ray.tune.experiment import Experiment
+    from ray.tune.search.basic_variant import BasicVariantGenerator
+    from ray.tune.search.search_generator import SearchGenerator
+
+    from ricci_ray.spec import load_sweep
+    from ricci_ray.tune_callback import PendingTrials
+
+    configs = load_sweep(REPO / "sweeps" / "paper-full.yaml").trial_configs(data_dir="data")
+    configs = [config.to_dict() for config in configs]
+
+    def noop(config: dict) -> None:
+        pass
+
+    def drain(generator) -> float:
+        started = time.perf_counter()
+        while generator.next_trial() is not None:
+            pass
+        return time.perf_counter() - started
+
+    print(f"\n{'trials':>8}{'grid search s':>15}{'PendingTrials s':>17}{'ratio':>8}")
+    for n in sizes:
+        repeated = (configs * (n // len(configs) + 1))[:n]
+        grid = BasicVariantGenerator()
+        grid.add_configurations(
+            [Experiment("grid", noop, config={"trial": tune.grid_search(repeated)})]
+        )
+        ours = SearchGenerator(PendingTrials(repeated))
+        ours.add_configurations([Experiment("ours", noop, config={}, num_samples=n)])
+        seconds_grid, seconds_ours = drain(grid), drain(ours)
+        print(
+            f"{n:>8}{seconds_grid:>15.2f}{seconds_ours:>17.3f}{seconds_grid / seconds_ours:>7.0f}x"
+        )
 
 
 def rss_slope_kib(samples: list[tuple[int, float]]) -> float:
@@ -177,13 +223,23 @@ def project_paper_full(cpus: int, overhead: float, data_dir: str | None) -> None
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--short", type=int, default=200, help="number of short trials")
-    parser.add_argument("--real", type=int, default=20, help="number of quick-sweep trials")
+    parser.add_argument("--short", type=int, default=200, help="number of one-epoch trials")
     parser.add_argument("--cpus", type=int, default=2, help="concurrent trials (and Ray CPUs)")
+    parser.add_argument(
+        "--creation",
+        type=int,
+        nargs="*",
+        default=[300, 1000, 1512],
+        help="sweep sizes for the trial-creation comparison (none: skip it)",
+    )
     parser.add_argument("--data-dir", default=str(REPO.parent / "shared" / "data"))
     args = parser.parse_args()
 
     import ray
+    import yaml
+
+    if args.creation:
+        trial_creation(args.creation)
 
     ray.init(num_cpus=args.cpus, include_dashboard=False, log_to_driver=False)
     rows = {}
@@ -197,31 +253,25 @@ def main() -> None:
             "k": [10],
             "recipe": {"epochs": 1},
         }
-        rows["short"] = run(short, Path(tmp) / "short", args.cpus)
-        seeds = list(range(max(1, args.real // 2)))
-        real = {
-            "name": "real",
-            "datasets": ["baptista-a"],
-            "widths": ["narrow", "wide"],
-            "depths": [5],
-            "seeds": seeds,
-            "k": [10, 30, 50, 100],
-        }
-        rows["real"] = run(real, Path(tmp) / "real", args.cpus)
+        rows["one-epoch"] = run(short, Path(tmp) / "short", args.cpus)
+        quick = yaml.safe_load((REPO / "sweeps" / "quick.yaml").read_text())
+        rows["quick"] = run(quick, Path(tmp) / "quick", args.cpus)
     ray.shutdown()
 
     print(
-        f"\n{'sweep':<8}{'trials':>8}{'wall s':>10}{'compute s':>11}"
-        f"{'trials/min':>12}{'overhead':>10}{'driver KiB/trial':>18}"
+        f"\n{'sweep':<10}{'trials':>7}{'wall s':>8}{'start s':>9}{'Σ trial s':>11}"
+        f"{'Σ train+geo s':>15}{'trials/min':>12}{'Ray overhead':>14}{'steady':>8}"
+        f"{'not train/geo':>15}{'driver KiB/trial':>18}"
     )
     for name, row in rows.items():
         print(
-            f"{name:<8}{row['trials']:>8.0f}{row['wall_s']:>10.1f}{row['compute_s']:>11.1f}"
-            f"{row['trials_per_min']:>12.1f}{row['overhead']:>10.1%}"
+            f"{name:<10}{row['trials']:>7.0f}{row['wall_s']:>8.1f}{row['start_up_s']:>9.1f}"
+            f"{row['whole_s']:>11.1f}{row['compute_s']:>15.1f}{row['trials_per_min']:>12.1f}"
+            f"{row['overhead']:>14.1%}{row['steady']:>8.1%}{row['not_compute']:>15.1%}"
             f"{row['rss_growth_kib_per_trial']:>18.0f}"
         )
     data_dir = args.data_dir if Path(args.data_dir, "fmnist", "test5.csv").is_file() else None
-    project_paper_full(args.cpus, rows["real"]["overhead"], data_dir)
+    project_paper_full(args.cpus, rows["quick"]["overhead"], data_dir)
 
 
 if __name__ == "__main__":

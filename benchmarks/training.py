@@ -114,6 +114,9 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
+from pathlib import Path
 
 import torch
 
@@ -122,11 +125,17 @@ from ricci_ray.nets import HehlRecipe, PaperRecipe, build_mlp, evaluate, hidden_
 
 ARCHITECTURES = [(width, depth) for width in ("narrow", "wide", "bottleneck") for depth in (5, 11)]
 SYNTHETIC = [name for name, info in DATASETS.items() if not info.needs_data_dir]
+# Image tasks whose files ship with the development data folder (the IDX tasks need the
+# user's MNIST/fashion-MNIST downloads).
+IMAGES_AT_HAND = [name for name, info in DATASETS.items() if info.needs_data_dir]
+REPO = Path(__file__).resolve().parents[1]
 
 
-def train_once(name: str, width: str, depth: int, seed: int, recipe) -> tuple[float, float]:
+def train_once(
+    name: str, width: str, depth: int, seed: int, *, recipe, data_dir: str | None
+) -> tuple[float, float]:
     """Test accuracy and training seconds of one network."""
-    data = load_dataset(name, data_seed=seed)
+    data = load_dataset(name, data_seed=seed, data_dir=data_dir)
     model = build_mlp(data.x_train.shape[1], hidden_widths(width, depth), seed=seed)
     start = time.perf_counter()
     train(model, data.x_train, data.y_train, recipe, seed=seed)
@@ -138,13 +147,26 @@ def train_once(name: str, width: str, depth: int, seed: int, recipe) -> tuple[fl
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=10, help="networks per row (default 10)")
-    parser.add_argument("--datasets", nargs="+", default=SYNTHETIC, choices=SYNTHETIC)
+    parser.add_argument(
+        "--datasets", nargs="+", default=SYNTHETIC, choices=SYNTHETIC + IMAGES_AT_HAND
+    )
     parser.add_argument("--recipe", choices=("paper", "hehl"), default="paper")
+    parser.add_argument(
+        "--data-dir",
+        default=str(REPO.parent / "shared" / "data"),
+        help="folder of the image files (default ../shared/data)",
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="networks trained at once, one thread each"
+    )
     args = parser.parse_args()
     if args.seeds < 1:
         parser.error(f"--seeds: must be >= 1; given {args.seeds}")
+    if args.jobs < 1:
+        parser.error(f"--jobs: must be >= 1; given {args.jobs}")
     torch.set_num_threads(1)
     recipe = PaperRecipe() if args.recipe == "paper" else HehlRecipe()
+    pool = ProcessPoolExecutor(args.jobs, initializer=torch.set_num_threads, initargs=(1,))
 
     print(f"{'data set':<11} {'net':<14} {'pass':>6}  {'accuracy':<24} {'s':>6}")
     n_passed = n_networks = 0
@@ -153,7 +175,9 @@ def main() -> None:
     for name in args.datasets:
         threshold = DATASETS[name].accuracy_threshold
         for width, depth in ARCHITECTURES:
-            runs = [train_once(name, width, depth, s, recipe) for s in range(args.seeds)]
+            data_dir = args.data_dir if DATASETS[name].needs_data_dir else None
+            train_seed = partial(train_once, name, width, depth, recipe=recipe, data_dir=data_dir)
+            runs = list(pool.map(train_seed, range(args.seeds)))
             accuracies = [a for a, _ in runs]
             seconds = [s for _, s in runs]
             passed = sum(a > threshold for a in accuracies)
@@ -168,6 +192,7 @@ def main() -> None:
                 f"{spread:<24} {statistics.median(seconds):6.2f}",
                 flush=True,
             )
+    pool.shutdown()
     print(
         f"total: {n_passed}/{n_networks} networks passed; median "
         f"{statistics.median(all_seconds):.2f} s per network; "

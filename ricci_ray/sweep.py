@@ -8,6 +8,7 @@ trials that have not landed yet.
 
 from __future__ import annotations
 
+import contextlib
 import faulthandler
 import json
 import logging
@@ -186,6 +187,28 @@ def _check_fits(spec: SweepSpec, *, local: bool) -> None:
         logger.warning("%s (trials wait until the cluster grows)", message)
 
 
+@contextlib.contextmanager
+def _pending_trials_limit(max_concurrent: int | None, cluster: dict[str, float]):
+    """Let Tune queue enough trials to fill the cluster while a sweep runs.
+
+    Tune queues one trial at a time for a custom searcher unless the sweep caps its
+    concurrent trials, so a large cluster would fill one trial at a time. Without a cap
+    this allows what Tune allows for a grid search: 200 trials, or 1.1 per cluster CPU
+    if that is more (queued trials are also what an autoscaler sees as demand).
+    ``TUNE_MAX_PENDING_TRIALS_PG`` set by the user wins.
+    """
+    name = "TUNE_MAX_PENDING_TRIALS_PG"
+    if name in os.environ:
+        yield
+        return
+    limit = max_concurrent or max(200, int(1.1 * cluster.get("CPU", 1.0)))
+    os.environ[name] = str(limit)
+    try:
+        yield
+    finally:
+        del os.environ[name]
+
+
 def _no_result_files_warning(record: logging.LogRecord) -> bool:
     """Drop Tune's complaint that its own result files are missing: ricci-ray switches
     them off (Parquet and MLflow hold the results), and never reads Tune's result grid."""
@@ -334,7 +357,7 @@ def _run_tune(
     import ray
     from ray import tune
 
-    from ricci_ray.tune_callback import TuneCallback
+    from ricci_ray.tune_callback import PendingTrials, TuneCallback
 
     started_ray = False
     if not ray.is_initialized():
@@ -351,8 +374,9 @@ def _run_tune(
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         tuner = tune.Tuner(
             tune.with_resources(trainable, resources),
-            param_space={"trial": tune.grid_search([c.to_dict() for c in pending])},
             tune_config=tune.TuneConfig(
+                search_alg=PendingTrials([config.to_dict() for config in pending]),
+                num_samples=len(pending),
                 max_concurrent_trials=spec.max_concurrent_trials,
                 reuse_actors=True,
                 trial_name_creator=_trial_name,
@@ -369,7 +393,8 @@ def _run_tune(
         experiment_log = logging.getLogger("ray.tune.analysis.experiment_analysis")
         experiment_log.addFilter(_no_result_files_warning)
         try:
-            tuner.fit()
+            with _pending_trials_limit(spec.max_concurrent_trials, ray.cluster_resources()):
+                tuner.fit()
         finally:
             experiment_log.removeFilter(_no_result_files_warning)
     finally:

@@ -13,6 +13,7 @@ import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -69,6 +70,10 @@ class TrialResult:
     error: str | None = None
     init_scales: list[ScaleResult] | None = None
     curve: list[dict[str, float]] = field(default_factory=list)
+    # When the trial began on its worker (ISO 8601, UTC) and the seconds it took there in
+    # all (data, network, training, geometry, record); None for a trial that never ran.
+    started_at: str | None = None
+    seconds_total: float | None = None
 
     @property
     def status(self) -> str:
@@ -145,6 +150,7 @@ def run_trial(
     N epochs during training; each point goes to ``report`` (Tune's intermediate results)
     and into the record's ``curve``.
     """
+    started_at, started_total = datetime.now(UTC), time.perf_counter()
     from ricci_ray.data import load_dataset
     from ricci_ray.nets import build_mlp, evaluate, hidden_widths, train
 
@@ -204,6 +210,8 @@ def run_trial(
         node_id=node_id,
         init_scales=init_scales,
         curve=curve,
+        started_at=started_at.isoformat(),
+        seconds_total=time.perf_counter() - started_total,
     )
 
 

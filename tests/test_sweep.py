@@ -42,6 +42,9 @@ def test_every_trial_lands_in_parquet_once_per_k(finished):
     assert results.node_id.notna().all()
     defined = results[results.status == "ok"]
     assert defined.ricci_coef.between(-1, 1).all()
+    # Each trial says when it began on its worker and how long it took there in all.
+    assert (results.started_at <= results.finished_at).all()
+    assert (results.seconds_total >= results.seconds_train + results.seconds_geometry).all()
     layers = pd.read_parquet(out / "layers")
     # depth 5: the input and five hidden layers, for every trial and k
     assert len(layers) == 4 * 2 * 6
@@ -178,3 +181,41 @@ def test_the_cli_and_driver_import_without_ray():
         "sys.exit('ray' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_trials_are_handed_to_tune_in_order_then_the_searcher_finishes(tmp_path):
+    from ray.tune.search import Searcher
+
+    from ricci_ray.tune_callback import PendingTrials
+
+    configs = [{"seed": seed} for seed in range(3)]
+    searcher = PendingTrials(configs)
+    handed = [searcher.suggest(f"t{i}") for i in range(4)]
+    assert handed == [{"trial": c} for c in configs] + [Searcher.FINISHED]
+    # Its saved state is its position; a restored searcher goes on from there.
+    searcher = PendingTrials(configs)
+    searcher.suggest("t0")
+    searcher.save(str(tmp_path / "state"))
+    restored = PendingTrials(configs)
+    restored.restore(str(tmp_path / "state"))
+    assert restored.suggest("t1") == {"trial": configs[1]}
+
+
+def test_tune_may_queue_enough_trials_to_fill_the_cluster(monkeypatch):
+    import os
+
+    from ricci_ray.sweep import _pending_trials_limit
+
+    monkeypatch.delenv("TUNE_MAX_PENDING_TRIALS_PG", raising=False)
+    with _pending_trials_limit(3, {"CPU": 64.0}):
+        assert os.environ["TUNE_MAX_PENDING_TRIALS_PG"] == "3"
+    assert "TUNE_MAX_PENDING_TRIALS_PG" not in os.environ
+    with _pending_trials_limit(None, {"CPU": 1000.0}):
+        assert os.environ["TUNE_MAX_PENDING_TRIALS_PG"] == "1100"
+    with _pending_trials_limit(None, {"CPU": 2.0}):
+        assert os.environ["TUNE_MAX_PENDING_TRIALS_PG"] == "200"
+    # The user's own setting wins and is left in place.
+    monkeypatch.setenv("TUNE_MAX_PENDING_TRIALS_PG", "7")
+    with _pending_trials_limit(3, {"CPU": 64.0}):
+        assert os.environ["TUNE_MAX_PENDING_TRIALS_PG"] == "7"
+    assert os.environ["TUNE_MAX_PENDING_TRIALS_PG"] == "7"

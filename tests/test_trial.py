@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -67,6 +68,14 @@ def test_same_config_gives_the_same_result(result):
     assert again.accuracy_test == result.accuracy_test
     assert [s.ricci_coef for s in again.scales] == [s.ricci_coef for s in result.scales]
     assert [s.ric for s in again.scales] == [s.ric for s in result.scales]
+
+
+def test_record_says_when_the_trial_began_and_how_long_it_took_in_all(result):
+    began = datetime.fromisoformat(result.started_at)
+    assert began.tzinfo is not None
+    assert timedelta(0) <= datetime.now(UTC) - began < timedelta(minutes=10)
+    # The whole trial covers its training and its geometry, and more (data, network).
+    assert result.seconds_total > result.seconds_train + result.seconds_geometry
 
 
 def test_record_round_trips_through_a_dict(result):

@@ -46,6 +46,7 @@ _METRIC_COLUMNS = {
     "loss_val": "loss/val",
     "seconds_train": "seconds/train",
     "seconds_geometry": "seconds/geometry",
+    "seconds_total": "seconds/total",
 }
 
 

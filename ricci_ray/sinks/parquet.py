@@ -24,8 +24,10 @@ Every table starts with the trial columns ``schema_version`` (int32, the
 ``recipe_rho``, ``recipe_eps``, ``recipe_validation_split`` (float64),
 ``recipe_shuffle_split`` (bool), ``recipe_target_accuracy`` (float64),
 ``recipe_max_epochs`` (int64), ``node_id`` (string), ``seconds_train``,
-``seconds_geometry`` (float64), ``finished_at`` (timestamp[us, UTC]) and ``code_version``
-(string).
+``seconds_geometry`` (float64), ``finished_at`` (timestamp[us, UTC], when the record
+landed), ``code_version`` (string), ``started_at`` (timestamp[us, UTC], when the trial
+began on its worker) and ``seconds_total`` (float64, the trial's whole time on its worker:
+data, network, training, geometry, record; null for both on a failed trial).
 
 ``layers`` adds: ``layer`` (int64, 0 = input), ``ric`` (float64), ``g`` (float64),
 ``n_components`` (int64) and ``eta`` (float64, null outside hidden layers 1 .. L-1).
@@ -152,6 +154,8 @@ RESULTS_SCHEMA = pa.schema(
         ("seconds_geometry", pa.float64()),
         ("finished_at", pa.timestamp("us", tz="UTC")),
         ("code_version", pa.string()),
+        ("started_at", pa.timestamp("us", tz="UTC")),
+        ("seconds_total", pa.float64()),
     ]
 )
 
@@ -205,6 +209,7 @@ def results_rows(result: TrialResult) -> list[dict[str, Any]]:
     recipe = {f"recipe_{key}": value for key, value in config["recipe"].items()}
     init = {scale.k: scale for scale in result.init_scales or []}
     finished_at = datetime.now(UTC)
+    started_at = None if result.started_at is None else datetime.fromisoformat(result.started_at)
     rows = []
     for scale in result.scales:
         control = init.get(scale.k)
@@ -235,6 +240,8 @@ def results_rows(result: TrialResult) -> list[dict[str, Any]]:
             "seconds_geometry": result.seconds_geometry,
             "finished_at": finished_at,
             "code_version": __version__,
+            "started_at": started_at,
+            "seconds_total": result.seconds_total,
         }
         rows.append(row)
     return rows
