@@ -7,7 +7,9 @@ Runs, in one process:
    the configs of ``sweeps/paper-full.yaml`` (no trial runs; Tune's grid search copies the
    whole search space for every trial);
 2. ``one-epoch``: many very short trials (1 epoch, one k) on a local Ray: the fixed cost
-   per trial of Tune and the driver dominates;
+   per trial of Tune and the driver dominates; then ``1-ep/3 runs``, the same sweep split
+   into three Tune runs (``ricci_ray.sweep.TRIALS_PER_TUNE_RUN``), which keeps the driver's
+   memory from growing with the sweep;
 3. ``quick``: the 24 real trials of ``sweeps/quick.yaml`` (Baptista A, three widths,
    depths 5 and 11, paper recipe, 50 epochs, five k, with the untrained control), in the
    same Ray session;
@@ -26,8 +28,8 @@ and reports, for each sweep (``--cpus`` concurrent trials, default 2):
 
 Then it projects the wall time of ``sweeps/paper-full.yaml`` on this machine from
 per-trial costs measured here and the quick sweep's steady overhead (see
-``project_paper_full`` for the assumptions): with the run above, median synthetic network
-2.8 s, 7.4 core-hours, about 3.8 hours on 2 cores.
+``project_paper_full`` for the assumptions): median synthetic network 2.8 s, 7.4
+core-hours, about 3.8 hours on 2 cores.
 
 Run: ``.venv/bin/python benchmarks/sweep_throughput.py [--short 200] [--cpus 2]
 [--creation 300 1000 1512]``
@@ -40,8 +42,9 @@ Measured on the 2-core development machine (``--short 600``; noisy, shared):
         1512          25.22            0.383     66x
 
     sweep      trials   wall  start  Σtrial  Σtr+geo   /min    Ray  steady  ¬tr/geo  KiB/tr
-    one-epoch     600   61.1    4.8    90.6     88.8    589  25.9%   19.6%    27.4%      71
-    quick          24   27.0    2.6    47.5     47.4     53  12.0%    2.5%    12.2%      96
+    one-epoch     600   63.8    4.6    94.3     92.3    564  26.1%   20.4%    27.7%      77
+    1-ep/3 runs    600   69.9    2.7   100.1     98.0    515  28.4%   25.5%    29.9%       3
+    quick          24   29.4    2.8    51.8     51.6     49  12.0%    2.6%    12.2%      11
 
 (seconds; ``/min`` trials per minute; ``Ray`` the Ray overhead; ``¬tr/geo`` the share not
 spent training or measuring; ``KiB/tr`` driver memory growth per trial.)
@@ -52,7 +55,9 @@ runtime-environment agent), about 1 s for the worker to import torch, and 0.5 s 
 driver's own checks (data sets, compiled geometry kernels). The first sweep in a fresh
 Ray session starts 1-2 s later than the second measured here. Once trials run, Tune and
 the driver cost about 0.03 s per trial (a few per cent of a real trial); Parquet about
-4 ms of that.
+4 ms of that. Within one Tune run the driver grows by tens of KiB per trial (Tune's own
+record of each trial); splitting the sweep into runs trades that for a fresh start of the
+trial workers per run.
 """
 
 from __future__ import annotations
@@ -278,7 +283,15 @@ def main() -> None:
             "k": [10],
             "recipe": {"epochs": 1},
         }
+        import ricci_ray.sweep
+
+        default_part = ricci_ray.sweep.TRIALS_PER_TUNE_RUN
+        ricci_ray.sweep.TRIALS_PER_TUNE_RUN = max(default_part, args.short)
         rows["one-epoch"] = run(short, Path(tmp) / "short", args.cpus)
+        # The same sweep as three Tune runs: the driver's memory no longer grows with it.
+        ricci_ray.sweep.TRIALS_PER_TUNE_RUN = max(1, args.short // 3)
+        rows["1-ep/3 runs"] = run(short, Path(tmp) / "short-parts", args.cpus)
+        ricci_ray.sweep.TRIALS_PER_TUNE_RUN = default_part
         quick = yaml.safe_load((REPO / "sweeps" / "quick.yaml").read_text())
         rows["quick"] = run(quick, Path(tmp) / "quick", args.cpus)
     ray.shutdown()

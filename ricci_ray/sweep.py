@@ -36,6 +36,11 @@ from ricci_ray.trial import TrialResult, run_trial
 logger = logging.getLogger(__name__)
 
 RECORD_KEY = "ricci_ray_record"
+# Tune keeps a record of every trial of a run in the driver until the run ends (tens of
+# KiB each), so a sweep runs as successive Tune runs of at most this many trials: the
+# driver's memory stays bounded whatever the sweep's size, for the price of starting the
+# trial workers once more per run (a few seconds).
+TRIALS_PER_TUNE_RUN = 1000
 # How long the end of a sweep waits for MLflow logging to drain before leaving the rest
 # to 'ricci-ray mlflow-sync'.
 MLFLOW_DRAIN_SECONDS = 120.0
@@ -343,6 +348,45 @@ def run_sweep(
     )
 
 
+def _fit(
+    spec: SweepSpec, part: list[TrialConfig], name: str, tune_dir: Path, sink: SinkCallback
+) -> None:
+    """One Tune run over ``part`` of the sweep's pending trials."""
+    import ray
+    from ray import tune
+
+    from ricci_ray.tune_callback import PendingTrials, TuneCallback
+
+    resources = {"cpu": spec.resources.cpus_per_trial}
+    if spec.resources.gpus_per_trial:
+        resources["gpu"] = spec.resources.gpus_per_trial
+    tuner = tune.Tuner(
+        tune.with_resources(trainable, resources),
+        tune_config=tune.TuneConfig(
+            search_alg=PendingTrials([config.to_dict() for config in part]),
+            num_samples=len(part),
+            max_concurrent_trials=spec.max_concurrent_trials,
+            reuse_actors=True,
+            trial_name_creator=_trial_name,
+            trial_dirname_creator=_trial_name,
+        ),
+        run_config=tune.RunConfig(
+            name=name,
+            storage_path=str(tune_dir),
+            callbacks=[TuneCallback(sink)],
+            failure_config=tune.FailureConfig(max_failures=spec.max_retries),
+            verbose=0,
+        ),
+    )
+    experiment_log = logging.getLogger("ray.tune.analysis.experiment_analysis")
+    experiment_log.addFilter(_no_result_files_warning)
+    try:
+        with _pending_trials_limit(spec.max_concurrent_trials, ray.cluster_resources()):
+            tuner.fit()
+    finally:
+        experiment_log.removeFilter(_no_result_files_warning)
+
+
 def _run_tune(
     spec: SweepSpec,
     pending: list[TrialConfig],
@@ -355,9 +399,6 @@ def _run_tune(
     # Under 'ray job submit' (or with RAY_ADDRESS set) ray.init joins that cluster.
     _ray_environment(local=address is None and not os.environ.get("RAY_ADDRESS"))
     import ray
-    from ray import tune
-
-    from ricci_ray.tune_callback import PendingTrials, TuneCallback
 
     started_ray = False
     if not ray.is_initialized():
@@ -368,35 +409,17 @@ def _run_tune(
         started_ray = True
     try:
         _check_fits(spec, local=address is None and not os.environ.get("RAY_ADDRESS"))
-        resources = {"cpu": spec.resources.cpus_per_trial}
-        if spec.resources.gpus_per_trial:
-            resources["gpu"] = spec.resources.gpus_per_trial
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-        tuner = tune.Tuner(
-            tune.with_resources(trainable, resources),
-            tune_config=tune.TuneConfig(
-                search_alg=PendingTrials([config.to_dict() for config in pending]),
-                num_samples=len(pending),
-                max_concurrent_trials=spec.max_concurrent_trials,
-                reuse_actors=True,
-                trial_name_creator=_trial_name,
-                trial_dirname_creator=_trial_name,
-            ),
-            run_config=tune.RunConfig(
-                name=f"{spec.name}-{stamp}",
-                storage_path=str(tune_dir),
-                callbacks=[TuneCallback(sink)],
-                failure_config=tune.FailureConfig(max_failures=spec.max_retries),
-                verbose=0,
-            ),
-        )
-        experiment_log = logging.getLogger("ray.tune.analysis.experiment_analysis")
-        experiment_log.addFilter(_no_result_files_warning)
-        try:
-            with _pending_trials_limit(spec.max_concurrent_trials, ray.cluster_resources()):
-                tuner.fit()
-        finally:
-            experiment_log.removeFilter(_no_result_files_warning)
+        parts = [
+            pending[start : start + TRIALS_PER_TUNE_RUN]
+            for start in range(0, len(pending), TRIALS_PER_TUNE_RUN)
+        ]
+        for number, part in enumerate(parts, start=1):
+            name = f"{spec.name}-{stamp}" + (f"-part{number}" if len(parts) > 1 else "")
+            landed = sink.n_finished + sink.n_failed
+            _fit(spec, part, name, tune_dir, sink)
+            if sink.n_finished + sink.n_failed - landed < len(part):
+                break  # interrupted (Ctrl-C): the summary counts what did not run
     finally:
         if started_ray:
             ray.shutdown()

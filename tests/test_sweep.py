@@ -219,3 +219,16 @@ def test_tune_may_queue_enough_trials_to_fill_the_cluster(monkeypatch):
     with _pending_trials_limit(3, {"CPU": 64.0}):
         assert os.environ["TUNE_MAX_PENDING_TRIALS_PG"] == "7"
     assert os.environ["TUNE_MAX_PENDING_TRIALS_PG"] == "7"
+
+
+def test_a_sweep_larger_than_one_tune_run_runs_as_several(ray_local, tmp_path, monkeypatch):
+    import ricci_ray.sweep
+
+    monkeypatch.setattr(ricci_ray.sweep, "TRIALS_PER_TUNE_RUN", 3)
+    summary = run_sweep(parse_sweep(dict(SWEEP, name="parts", seeds=[0, 1, 2])), tmp_path)
+    assert (summary.n_trials, summary.n_finished, summary.n_failed) == (6, 6, 0)
+    results = pd.read_parquet(tmp_path / "results")
+    assert results.trial_id.nunique() == 6 and len(results) == 6 * 2
+    runs = sorted(path.name.rsplit("-", 1)[-1] for path in (tmp_path / "tune").iterdir())
+    assert runs == ["part1", "part2"]
+    assert len(search_runs(default_tracking_uri(tmp_path), "parts")) == 6
