@@ -23,6 +23,8 @@ ip link set lo up
 export RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=1 RAY_AUTH_MODE=token RAY_USAGE_STATS_ENABLED=0
 export MLFLOW_DISABLE_TELEMETRY=true
 BIN={bin}
+# A token of this cluster's own: nothing read from or written to ~/.ray.
+export RAY_AUTH_TOKEN=$($BIN/python -c 'import secrets; print(secrets.token_hex(32))')
 $BIN/ray start --head --node-ip-address=127.0.0.1 --port=6390 --num-cpus=1 \\
     --resources='{{"node_head": 1}}' --include-dashboard=false --disable-usage-stats \\
     --temp-dir={tmp}/ray > {tmp}/head.log 2>&1
