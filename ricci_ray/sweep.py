@@ -12,6 +12,7 @@ import contextlib
 import faulthandler
 import json
 import logging
+import math
 import os
 import statistics
 import time
@@ -101,11 +102,17 @@ class SinkCallback:
         store: ParquetStore,
         mlflow_writer: MlflowWriter | None,
         n_total: int,
+        estimates: dict[str, float] | None = None,
     ) -> None:
         self.sweep = sweep
         self.store = store
         self.mlflow_writer = mlflow_writer
         self.n_total = n_total
+        # Estimated seconds per trial id: the ETA weighs finished work by them, since the
+        # longest trials run first.
+        self.estimates = estimates or {}
+        self._estimate_left = sum(self.estimates.values())
+        self._estimate_done = 0.0
         self.n_finished = 0
         self.n_failed = 0
         self.running: set[str] = set()
@@ -120,6 +127,9 @@ class SinkCallback:
         self.running.discard(tune_trial_id)
 
     def handle_result(self, result: TrialResult) -> None:
+        estimate = self.estimates.get(result.trial_id, 0.0)
+        self._estimate_done += estimate
+        self._estimate_left -= estimate
         rows = self.store.write(self.sweep, result)
         if self.mlflow_writer is not None:
             self.mlflow_writer.submit(rows)
@@ -144,7 +154,11 @@ class SinkCallback:
     def progress(self) -> str:
         done = self.n_finished + self.n_failed
         elapsed = time.monotonic() - self.started
-        eta = f"{elapsed / done * (self.n_total - done):.0f}s" if done else "?"
+        if self._estimate_done > 0:
+            left = elapsed / self._estimate_done * max(0.0, self._estimate_left)
+        else:
+            left = elapsed / done * (self.n_total - done) if done else None
+        eta = "?" if left is None else f"{left:.0f}s"
         coefs = "ρ —"
         if self._best is not None:
             median = statistics.median(self._coefs)
@@ -255,6 +269,52 @@ def _warm_up_geometry(spec: SweepSpec) -> None:
         local_coefficients(layers, 3, curvature=spec.curvature)
 
 
+# Seconds per unit of work on one core, fitted to benchmarks/training.py and
+# benchmarks/geometry.py; only the ratios between trials matter.
+SECONDS_PER_STEP_LAYER = 7e-5  # an optimiser step's fixed cost, per layer
+SECONDS_PER_ROW_WEIGHT = 1e-9  # forward and backward arithmetic, per row and weight
+SECONDS_PER_PAIR_LAYER_K = 1e-8  # geometry, per pair of test points, layer and k
+
+
+def estimated_seconds(config: TrialConfig) -> float:
+    """A rough estimate of a trial's seconds on one core, from its size alone.
+
+    Training costs a fixed amount per optimiser step and layer plus arithmetic per
+    training row and weight; each geometry measurement (trained, untrained control, every
+    ``geometry_every`` epochs) grows with the squared number of test points, the layers
+    and the k values. Good to a factor of about two: enough to start long trials first.
+    """
+    from ricci_ray.architectures import hidden_widths
+    from ricci_ray.data import resolve_dataset
+
+    info = resolve_dataset(config.dataset)
+    layers = [info.dim, *hidden_widths(config.width, config.depth), 1]
+    weights = sum(a * b for a, b in zip(layers, layers[1:], strict=False))
+    recipe = config.recipe
+    if recipe["name"] == "paper":
+        rows = info.n_train * (1 - recipe["validation_split"])
+        epochs = recipe["epochs"]
+        steps = math.ceil(rows / recipe["batch_size"]) * epochs
+    else:  # full batch, one step per epoch, at most max_epochs of them
+        rows, epochs = info.n_train, recipe["max_epochs"]
+        steps = epochs
+    training = (
+        steps * len(layers) * SECONDS_PER_STEP_LAYER
+        + rows * epochs * weights * SECONDS_PER_ROW_WEIGHT
+    )
+    measurements = 1 + int(config.control)
+    if config.geometry_every:
+        measurements += epochs // config.geometry_every
+    geometry = (
+        measurements
+        * info.n_test**2
+        * (config.depth + 1)
+        * len(config.ks)
+        * SECONDS_PER_PAIR_LAYER_K
+    )
+    return training + geometry
+
+
 def _catch_up_mlflow(out_dir: Path, tracking_uri: str, sweep: str) -> None:
     """Log trials that reached Parquet but not MLflow in an earlier run of this sweep."""
     bound_http_retries()
@@ -304,7 +364,18 @@ def run_sweep(
     preflight(spec, data_dir)
     configs = spec.trial_configs(data_dir=data_dir)
     done = store.finished_trial_ids(spec.name)
-    pending = [config for config in configs if config.trial_id not in done]
+    # Longest first: a sweep then ends with short trials on every slot instead of waiting on
+    # one long trial (sorted() is stable: equal estimates keep the sweep file's order).
+    estimates = {
+        config.trial_id: estimated_seconds(config)
+        for config in configs
+        if config.trial_id not in done
+    }
+    pending = sorted(
+        (config for config in configs if config.trial_id in estimates),
+        key=lambda config: estimates[config.trial_id],
+        reverse=True,
+    )
     if done:
         logger.info(
             "%d of %d trials already in %s; running the other %d",
@@ -320,7 +391,13 @@ def run_sweep(
         lambda: MlflowSink(tracking_uri, spec.name, artifact_location=location),
         first=lambda: _catch_up_mlflow(out_dir, tracking_uri, spec.name),
     )
-    sink = SinkCallback(spec.name, store, writer, n_total=len(pending))
+    sink = SinkCallback(
+        spec.name,
+        store,
+        writer,
+        n_total=len(pending),
+        estimates=estimates,
+    )
     try:
         if pending:
             _run_tune(spec, pending, tune_dir, sink, address=address, num_cpus=num_cpus)

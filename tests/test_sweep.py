@@ -232,3 +232,61 @@ def test_a_sweep_larger_than_one_tune_run_runs_as_several(ray_local, tmp_path, m
     runs = sorted(path.name.rsplit("-", 1)[-1] for path in (tmp_path / "tune").iterdir())
     assert runs == ["part1", "part2"]
     assert len(search_runs(default_tracking_uri(tmp_path), "parts")) == 6
+
+
+def test_estimated_cost_grows_with_the_work_a_trial_does():
+    from ricci_ray.spec import TrialConfig
+    from ricci_ray.sweep import estimated_seconds
+
+    def cost(**changes):
+        base = dict(sweep="s", dataset="baptista-a", width="narrow", depth=5, seed=0, ks=(10,))
+        return estimated_seconds(TrialConfig(**{**base, **changes}))
+
+    assert cost(depth=11) > cost(depth=5)
+    assert cost(width="wide") > cost(width="narrow")
+    assert cost(dataset="fmnist-idx-5v9") > cost(dataset="baptista-a")
+    assert cost(control=True) > cost()
+    assert cost(geometry_every=10) > cost()
+    assert cost(ks=(10, 30, 50)) > cost()
+    assert cost(recipe={**parse_sweep(SWEEP).recipe.model_dump(), "epochs": 100}) > cost()
+    # The seed changes nothing about the size of the work.
+    assert cost(seed=7) == cost()
+
+
+def test_trials_start_longest_first_in_a_stable_order(tmp_path, monkeypatch):
+    import ricci_ray.sweep
+
+    handed = []
+    monkeypatch.setattr(
+        ricci_ray.sweep, "_run_tune", lambda spec, pending, *a, **kw: handed.extend(pending)
+    )
+    sweep = dict(SWEEP, name="order", depths=[5, 11], seeds=[0, 1])
+    run_sweep(parse_sweep(sweep), tmp_path)
+    grid = [(c.width, c.depth, c.seed) for c in parse_sweep(sweep).trial_configs()]
+    order = [(c.width, c.depth, c.seed) for c in handed]
+    assert sorted(order) == sorted(grid)
+    # Wide depth-11 nets first, narrow depth-5 last; seeds keep the sweep file's order.
+    assert order[:2] == [("wide", 11, 0), ("wide", 11, 1)]
+    assert order[-2:] == [("narrow", 5, 0), ("narrow", 5, 1)]
+    costs = [ricci_ray.sweep.estimated_seconds(c) for c in handed]
+    assert costs == sorted(costs, reverse=True)
+
+
+def test_eta_weighs_finished_trials_by_their_estimated_cost(tmp_path):
+    import time
+
+    from ricci_ray.sinks.parquet import ParquetStore
+    from ricci_ray.sweep import SinkCallback
+    from tests.helpers import make_result
+
+    long, short = make_result(0), make_result(1)
+    estimates = {long.trial_id: 30.0, short.trial_id: 10.0}
+    sink = SinkCallback("s", ParquetStore(tmp_path), None, n_total=2, estimates=estimates)
+    assert "eta ?" in sink.progress()
+    sink.started = time.monotonic() - 60.0
+    sink.handle_result(long)
+    # 60 s bought 30 s of estimated work; 10 s of it is left: about 20 s, not 60 s.
+    eta = int(sink.progress().rsplit("eta ", 1)[1].rstrip("s]"))
+    assert 19 <= eta <= 21
+    sink.handle_result(short)
+    assert "2/2 done" in sink.progress() and "eta 0s" in sink.progress()
