@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,8 @@ os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+# ricci-ray's cache (the empty MLflow store it copies) stays out of the user's home.
+os.environ.setdefault("RICCI_RAY_CACHE_DIR", tempfile.mkdtemp(prefix="ricci-ray-cache-"))
 
 
 @pytest.fixture(scope="session")
@@ -30,14 +33,14 @@ def data_dir() -> Path:
 
 @pytest.fixture(scope="module")
 def ray_local(tmp_path_factory):
-    """One local Ray per test module (starting it costs seconds), on loopback."""
+    """One local Ray per test module (starting it costs seconds), on loopback.
+
+    Started the way ``ricci-ray sweep`` starts its own, with preloaded trial workers.
+    """
     import ray
 
-    ray.init(
-        num_cpus=2,
-        include_dashboard=False,
-        _temp_dir=str(tmp_path_factory.mktemp("ray")),
-        log_to_driver=False,
-    )
+    from ricci_ray.sweep import start_local_ray
+
+    start_local_ray(2, _temp_dir=str(tmp_path_factory.mktemp("ray")), log_to_driver=False)
     yield
     ray.shutdown()

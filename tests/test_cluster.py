@@ -22,6 +22,8 @@ ip link set lo up
 # Inside this namespace only loopback exists, so multi-node mode is safe here.
 export RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=1 RAY_AUTH_MODE=token RAY_USAGE_STATS_ENABLED=0
 export MLFLOW_DISABLE_TELEMETRY=true
+# Warm trial workers, as the README tells cluster operators to set on every node.
+export RAY_preload_python_modules=ricci_ray.worker RAY_idle_worker_killing_time_threshold_ms=300000
 BIN={bin}
 # A token of this cluster's own: nothing read from or written to ~/.ray.
 export RAY_AUTH_TOKEN=$($BIN/python -c 'import secrets; print(secrets.token_hex(32))')
@@ -42,6 +44,9 @@ $BIN/ray stop --force > /dev/null 2>&1
 exit $status
 """
 
+# Trials last seconds, as real ones do: the second node's first worker takes seconds to
+# start (it imports torch and the trial code), and Tune hands trials to an actor it already
+# has when that is quicker, so sub-second trials could all run on the first node.
 SWEEP = """
 name: two-nodes
 datasets: [baptista-a]
@@ -49,7 +54,7 @@ widths: [narrow]
 depths: [5]
 seeds: [0, 1, 2, 3, 4, 5]
 k: [10, 30]
-recipe: {epochs: 3}
+recipe: {epochs: 120}
 max_concurrent_trials: 2
 """
 

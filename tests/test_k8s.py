@@ -398,6 +398,30 @@ def test_every_container_is_non_root_without_privileges(rendered):
     assert not found, "\n".join(found)
 
 
+def test_every_ray_node_preloads_the_trial_workers(rendered):
+    """Ray pods set the same warm-worker settings a local ``ricci-ray sweep`` uses."""
+    from ricci_ray.sweep import IDLE_WORKER_SECONDS, WORKER_PRELOAD_MODULES
+
+    expected = {
+        "RAY_preload_python_modules": ",".join(WORKER_PRELOAD_MODULES),
+        "RAY_idle_worker_killing_time_threshold_ms": str(IDLE_WORKER_SECONDS * 1000),
+    }
+    _, resources = rendered
+    found, checked = [], 0
+    for resource in resources:
+        if resource["kind"] != "RayCluster":
+            continue
+        for path, template in pod_templates(resource):
+            for i, container in enumerate(template["spec"]["containers"]):
+                checked += 1
+                env = {item["name"]: item.get("value") for item in container.get("env", [])}
+                for name, value in expected.items():
+                    if env.get(name) != value:
+                        where = _where(resource, [*path, "spec", "containers", i])
+                        found.append(f"{where}: {name} is {env.get(name)!r}, not {value!r}")
+    assert checked >= 2 and not found, "\n".join(found)
+
+
 def _walk(node, path=()) -> Iterator[tuple[tuple, object]]:
     yield path, node
     if isinstance(node, dict):

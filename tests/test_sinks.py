@@ -170,3 +170,46 @@ def test_writer_parks_failures_and_logs_them_when_the_store_recovers(tmp_path):
     assert writer.close(timeout_s=60) == 0
     assert writer.n_logged == 3
     assert len(search_runs(uri, "s")) == 3
+
+
+def test_new_sqlite_stores_are_copies_of_one_template_made_by_mlflow(tmp_path, monkeypatch):
+    import sqlite3
+
+    import mlflow
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("RICCI_RAY_CACHE_DIR", str(cache))
+    stores = [tmp_path / "a", tmp_path / "b"]
+    for out in stores:
+        out.mkdir()
+        sink = MlflowSink(default_tracking_uri(out), "s")
+        sink.log(rows(make_result(0)))
+    template = cache / f"mlflow-{mlflow.__version__}-empty.db"
+    made = template.stat().st_mtime_ns
+    assert [path.name for path in cache.iterdir()] == [template.name]
+
+    for out in stores:
+        runs = search_runs(default_tracking_uri(out), "s")
+        assert list(runs["tags." + TAG_TRIAL_ID]) == [make_result(0).trial_id]
+        client = mlflow.tracking.MlflowClient(default_tracking_uri(out))
+        assert client.get_experiment("0").artifact_location == str(out / "mlartifacts" / "0")
+        assert sorted(path.name for path in out.iterdir()) == ["mlflow.db"]
+    # The template itself stays empty, at MLflow's schema revision.
+    with sqlite3.connect(template) as db:
+        assert db.execute("SELECT COUNT(*) FROM runs").fetchone() == (0,)
+        revision = db.execute("SELECT version_num FROM alembic_version").fetchone()
+    with sqlite3.connect(stores[0] / "mlflow.db") as db:
+        assert db.execute("SELECT version_num FROM alembic_version").fetchone() == revision
+    # An existing store is opened as it is; the template is not made again.
+    MlflowSink(default_tracking_uri(stores[0]), "s")
+    assert len(search_runs(default_tracking_uri(stores[0]), "s")) == 1
+    assert template.stat().st_mtime_ns == made
+
+
+def test_a_store_is_still_made_when_the_template_cache_is_unusable(tmp_path, monkeypatch):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")
+    monkeypatch.setenv("RICCI_RAY_CACHE_DIR", str(blocked / "cache"))
+    uri = default_tracking_uri(tmp_path)
+    MlflowSink(uri, "s").log(rows(make_result(0)))
+    assert len(search_runs(uri, "s")) == 1
