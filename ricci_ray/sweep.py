@@ -128,6 +128,33 @@ def _trial_actors_without_runtime_env():
             defaults.update(saved)
 
 
+@contextlib.contextmanager
+def _no_callback_usage_census():
+    """Skip Tune's usage tag for callbacks while Ray's usage stats are off.
+
+    To count the kinds of callbacks a run uses, Tune imports its MLflow, W&B and Comet
+    integrations, and with them MLflow itself: most of a second of the driver's set-up
+    before the first trial starts. With usage stats disabled (as ricci-ray's local Ray
+    runs) the tag is never recorded, so skipping it changes nothing else; with them
+    enabled it is left alone.
+    """
+    try:
+        from ray._common.usage import usage_lib
+        from ray.air._internal import usage
+    except ImportError:  # another Ray layout: Tune keeps its census
+        yield
+        return
+    if usage_lib.usage_stats_enabled() or not hasattr(usage, "tag_callbacks"):
+        yield
+        return
+    original = usage.tag_callbacks
+    usage.tag_callbacks = lambda callbacks: False
+    try:
+        yield
+    finally:
+        usage.tag_callbacks = original
+
+
 def trainable(config: dict[str, Any]) -> None:
     """The Tune function: run one trial and report its metrics and its whole record."""
     import ray
@@ -177,6 +204,8 @@ class SinkCallback:
 
     def trial_started(self, tune_trial_id: str) -> None:
         self.running.add(tune_trial_id)
+        if self.mlflow_writer is not None:
+            self.mlflow_writer.begin()  # Tune's set-up is done: MLflow's may start
 
     def trial_ended(self, tune_trial_id: str) -> None:
         self.running.discard(tune_trial_id)
@@ -431,6 +460,7 @@ def run_sweep(
     writer = MlflowWriter(
         lambda: MlflowSink(tracking_uri, spec.name, artifact_location=location),
         first=lambda: _catch_up_mlflow(out_dir, tracking_uri, spec.name),
+        wait_for_start=True,
     )
     sink = SinkCallback(
         spec.name,
@@ -502,6 +532,7 @@ def _fit(
         with (
             _pending_trials_limit(spec.max_concurrent_trials, ray.cluster_resources()),
             _trial_actors_without_runtime_env(),
+            _no_callback_usage_census(),
         ):
             tuner.fit()
     finally:

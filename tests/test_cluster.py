@@ -54,7 +54,7 @@ widths: [narrow]
 depths: [5]
 seeds: [0, 1, 2, 3, 4, 5]
 k: [10, 30]
-recipe: {epochs: 120}
+recipe: {epochs: 400}
 max_concurrent_trials: 2
 """
 

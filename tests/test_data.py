@@ -320,7 +320,7 @@ def test_baptista_b_balls_inside_a_cube():
 
 def test_baptista_c_sheet_crosses_slab_with_bayes_accuracy_near_0_935():
     x, y = synthetic.baptista_c(20000, 0)
-    sheet = 0.5 * np.sin(2 * np.pi * x[:, 0])
+    sheet = 0.5 * np.sin(np.pi * x[:, 0])
     assert np.abs(x[y == 1, 2]).max() < 0.1
     assert np.abs(x[y == 0, 2] - sheet[y == 0]).max() < 0.1
     # Inside the crossings the classes have equal density: the share of sheet points inside

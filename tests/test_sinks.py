@@ -172,6 +172,33 @@ def test_writer_parks_failures_and_logs_them_when_the_store_recovers(tmp_path):
     assert len(search_runs(uri, "s")) == 3
 
 
+def test_a_waiting_writer_touches_mlflow_only_once_begun_or_closed(tmp_path):
+    from ricci_ray.sinks.mlflow_sink import MlflowWriter
+
+    uri = default_tracking_uri(tmp_path)
+    calls = []
+
+    def factory():
+        calls.append("sink")
+        return MlflowSink(uri, "s")
+
+    for finish in ("begin", "close"):
+        calls.clear()
+        writer = MlflowWriter(factory, first=lambda: calls.append("first"), wait_for_start=True)
+        writer.submit(rows(make_result(0)))
+        time.sleep(0.3)
+        assert calls == []  # queued, not logged
+        if finish == "begin":
+            writer.begin()
+            deadline = time.monotonic() + 30
+            while writer.n_logged == 0 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert calls == ["first", "sink"] and writer.n_logged == 1
+        assert writer.close(timeout_s=60) == 0
+        assert calls[:1] == ["first"]
+    assert len(search_runs(uri, "s")) == 1
+
+
 def test_new_sqlite_stores_are_copies_of_one_template_made_by_mlflow(tmp_path, monkeypatch):
     import sqlite3
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pandas as pd
 import pytest
 import yaml
@@ -290,3 +292,29 @@ def test_eta_weighs_finished_trials_by_their_estimated_cost(tmp_path):
     assert 19 <= eta <= 21
     sink.handle_result(short)
     assert "2/2 done" in sink.progress() and "eta 0s" in sink.progress()
+
+
+@pytest.mark.parametrize("stats, imports_mlflow", [("0", False), ("1", True)])
+def test_tune_counts_callbacks_without_importing_mlflow_only_when_stats_are_off(
+    stats, imports_mlflow
+):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from ray.air._internal import usage\n"
+        "from ray.tune import Callback\n"
+        "from ricci_ray.sweep import _no_callback_usage_census\n"
+        "original = usage.tag_callbacks\n"
+        "with _no_callback_usage_census():\n"
+        "    usage.tag_callbacks([Callback()])\n"
+        "assert usage.tag_callbacks is original\n"
+        "print('mlflow' in sys.modules)\n"
+    )
+    env = dict(os.environ, RAY_USAGE_STATS_ENABLED=stats)
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-1] == str(imports_mlflow)

@@ -279,7 +279,7 @@ _SYNTHETIC = [
         3,
         ("sinusoidal sheet", "flat slab"),
         0.91,
-        "Baptista synthetic C (reconstruction): a sheet z = 0.5 sin(2 pi x) crossing the slab "
+        "Baptista synthetic C (reconstruction): a sheet z = 0.5 sin(pi x) crossing the slab "
         "|z| < 0.1, both 0.2 thick; the crossings make 6.5% of points ambiguous (Bayes "
         "accuracy 0.935); balanced classes",
     ),

@@ -283,7 +283,10 @@ class MlflowWriter:
     """One background thread that logs trials to MLflow with bounded, backed-off retries.
 
     :meth:`submit` never blocks on the network. ``first`` runs in the thread before any
-    trial is logged. A trial whose logging still fails after
+    trial is logged. With ``wait_for_start`` the thread does nothing, not even import
+    MLflow, until :meth:`begin` (or :meth:`close`): a sweep's driver calls it when the
+    first trial starts, so that MLflow's import and store set-up (1-2 s of CPU, holding the
+    interpreter lock) do not slow Tune's own set-up. A trial whose logging still fails after
     ``attempts`` tries is parked and tried again, first thing, once the next trial
     arrives after ``park_seconds`` and at :meth:`close`; what is left after that stays
     in Parquet and is logged by the next ``ricci-ray sweep`` or ``ricci-ray mlflow-sync``
@@ -298,8 +301,12 @@ class MlflowWriter:
         max_wait_s: float = 8.0,
         park_seconds: float = 15.0,
         first: Callable[[], None] | None = None,
+        wait_for_start: bool = False,
     ) -> None:
         self._sink_factory = sink_factory
+        self._go = threading.Event()
+        if not wait_for_start:
+            self._go.set()
         self._first = first
         self._sink: MlflowSink | None = None
         self._retrying = Retrying(
@@ -315,6 +322,10 @@ class MlflowWriter:
         self.last_error: str | None = None
         self._thread = threading.Thread(target=self._run, name="ricci-ray-mlflow", daemon=True)
         self._thread.start()
+
+    def begin(self) -> None:
+        """Let the thread start its work (see ``wait_for_start``); later calls do nothing."""
+        self._go.set()
 
     def submit(self, rows: TrialRows) -> None:
         self._queue.put(rows)
@@ -351,6 +362,7 @@ class MlflowWriter:
                 return
 
     def _run(self) -> None:
+        self._go.wait()
         if self._first is not None:
             self._first()  # e.g. catching up on an earlier run, while trials already train
         while True:
@@ -368,6 +380,7 @@ class MlflowWriter:
 
     def close(self, timeout_s: float | None = None) -> int:
         """Finish logging (one last try for parked trials); return how many are left."""
+        self._go.set()
         self._queue.put(None)
         self._thread.join(timeout_s)
         return self.n_pending
