@@ -6,19 +6,23 @@ Runs, in one process:
    grid search over the trial configs against ricci-ray's ``PendingTrials`` searcher, on
    the configs of ``sweeps/paper-full.yaml`` (no trial runs; Tune's grid search copies the
    whole search space for every trial);
-2. ``one-epoch``: many very short trials (1 epoch, one k) on a local Ray: the fixed cost
-   per trial of Tune and the driver dominates; then ``1-ep/3 runs``, the same sweep split
-   into three Tune runs (``ricci_ray.sweep.TRIALS_PER_TUNE_RUN``), which keeps the driver's
-   memory from growing with the sweep;
-3. ``quick``: the 24 real trials of ``sweeps/quick.yaml`` (Baptista A, three widths,
-   depths 5 and 11, paper recipe, 50 epochs, five k, with the untrained control), in the
-   same Ray session;
+2. ``quick``: the 24 real trials of ``sweeps/quick.yaml`` (Baptista A, three widths,
+   depths 5 and 11, paper recipe, 50 epochs, five k, with the untrained control), first
+   in this process (so the driver's first-time costs count), on a local Ray started as
+   ``ricci-ray sweep`` starts one and given ``WARM_WAIT_S`` for its workers to preload, as
+   on a cluster that is already up; ``quick, 2nd``: the same again from this (now warm)
+   driver on a fresh such Ray; ``quick, CLI``: the same as the command
+   ``ricci-ray sweep FILE --num-cpus N`` in a process of its own, which starts its own Ray
+   (its wall time is the whole command's);
+3. ``one-epoch``: many very short trials (1 epoch, one k): the fixed cost per trial of
+   Tune and the driver dominates; then ``1-ep/3 runs``, the same sweep split into three
+   Tune runs (``ricci_ray.sweep.TRIALS_PER_TUNE_RUN``), which keeps the driver's memory
+   from growing with the sweep;
 
 and reports, for each sweep (``--cpus`` concurrent trials, default 2):
 
-- ``start``: from calling ``run_sweep`` to the first trial beginning on its worker
-  (the driver's checks, Tune's set-up, Ray starting the trial workers, workers importing
-  Ray Tune and torch);
+- ``start``: from calling ``run_sweep`` (or starting the command) to the first trial
+  beginning on its worker;
 - ``Ray overhead = 1 - Σtrial / (concurrency x wall)``, where ``Σtrial`` sums each
   trial's whole time on its worker (``seconds_total``: data, network, training,
   geometry); ``steady`` is the same over the wall time after the start;
@@ -28,7 +32,7 @@ and reports, for each sweep (``--cpus`` concurrent trials, default 2):
 
 Then it projects the wall time of ``sweeps/paper-full.yaml`` on this machine from
 per-trial costs measured here and the quick sweep's steady overhead (see
-``project_paper_full`` for the assumptions): median synthetic network 2.8 s, 7.4
+``project_paper_full`` for the assumptions): median synthetic network 3.5 s, 7.3
 core-hours, about 3.8 hours on 2 cores.
 
 Run: ``.venv/bin/python benchmarks/sweep_throughput.py [--short 200] [--cpus 2]
@@ -37,27 +41,37 @@ Run: ``.venv/bin/python benchmarks/sweep_throughput.py [--short 200] [--cpus 2]
 Measured on the 2-core development machine (``--short 600``; noisy, shared):
 
       trials  grid search s  PendingTrials s   ratio
-         300           1.09            0.070     15x
-        1000          10.94            0.231     47x
-        1512          25.22            0.383     66x
+         300           1.94            0.142     14x
+        1000          18.43            0.287     64x
+        1512          39.72            0.645     62x
 
-    sweep      trials   wall  start  Σtrial  Σtr+geo   /min    Ray  steady  ¬tr/geo  KiB/tr
-    one-epoch     600   63.8    4.6    94.3     92.3    564  26.1%   20.4%    27.7%      77
-    1-ep/3 runs    600   69.9    2.7   100.1     98.0    515  28.4%   25.5%    29.9%       3
-    quick          24   29.4    2.8    51.8     51.6     49  12.0%    2.6%    12.2%      11
+    MLflow store template, once per machine: 4.6 s
+    sweep        trials   wall  start  Σtrial  Σtr+geo   /min    Ray  steady  ¬tr/geo  KiB/tr
+    quick            24   29.2    0.2    55.9     55.6     49   4.2%    3.7%     4.6%     255
+    quick, 2nd       24   28.4    0.1    54.1     53.9     51   4.9%    4.4%     5.2%     143
+    quick, CLI       24   38.2    7.6    53.0     52.7     38  30.6%   13.2%    30.9%     nan
+    one-epoch       600   59.5    0.2    91.3     89.1    605  23.3%   23.0%    25.1%      70
+    1-ep/3 runs     600   95.0    0.4    92.6     90.3    379  51.3%   51.1%    52.5%       3
 
 (seconds; ``/min`` trials per minute; ``Ray`` the Ray overhead; ``¬tr/geo`` the share not
-spent training or measuring; ``KiB/tr`` driver memory growth per trial.)
+spent training or measuring; ``KiB/tr`` driver memory growth per trial, noisy for 24
+trials.)
 
-The start is paid once per sweep: about 1 s for Ray to start each trial worker (Tune
-gives its trial actors a runtime environment, so they are started through Ray's
-runtime-environment agent), about 1 s for the worker to import torch, and 0.5 s of the
-driver's own checks (data sets, compiled geometry kernels). The first sweep in a fresh
-Ray session starts 1-2 s later than the second measured here. Once trials run, Tune and
-the driver cost about 0.03 s per trial (a few per cent of a real trial); Parquet about
-4 ms of that. Within one Tune run the driver grows by tens of KiB per trial (Tune's own
-record of each trial); splitting the sweep into runs trades that for a fresh start of the
-trial workers per run.
+A local Ray started by ricci-ray (or a cluster node started with
+``RAY_preload_python_modules=ricci_ray.worker``) has each idle worker import torch, Ray
+Tune and the trial code, load the geometry kernels and train a tiny network before any
+trial arrives (about 5 s per worker here), and Tune's trial actors take those workers, so
+a sweep's first trials start 0.1-0.2 s after ``run_sweep`` is called. The command pays
+for its whole start instead: Python and imports, Ray's own start and the workers' preload
+come to about 8 s here. Each further Tune run of a sweep starts its trial workers afresh
+(a trial actor's process ends with it): about 4.5 s per run here, once per
+``TRIALS_PER_TUNE_RUN`` = 1000 trials by default. Once trials run, Tune and the driver
+cost a few hundredths of a second per trial, which one-epoch trials (0.14 s) feel and real
+ones (2-5 s) hardly do. MLflow's logging (about 25 ms of the driver's CPU per trial, in a
+thread) is part of it, and more so after the first Tune run of a sweep, for reasons not
+yet pinned down: in runs of 100 one-epoch trials the second and third took 18-20 s of
+trials each with MLflow, against 10 s for the first and 8.5 s for every run without
+MLflow; one run of 300 stays at 10 s per 100.
 """
 
 from __future__ import annotations
@@ -322,13 +336,13 @@ def main() -> None:
 
         quick = yaml.safe_load((REPO / "sweeps" / "quick.yaml").read_text())
         # A machine's first sweep also makes the empty MLflow store that later sweeps copy
-        # (once per MLflow version); made here, so that every sweep below costs what a
-        # sweep costs from then on.
-        from ricci_ray.sinks.mlflow_sink import prepare_sqlite_store
-
+        # (once per MLflow version); made here, in a process of its own so that this one
+        # has not imported MLflow, and every sweep below costs what a sweep costs from then on.
         started = time.perf_counter()
-        prepare_sqlite_store(f"sqlite:///{Path(tmp) / 'template-check.db'}")
-        print(f"\nMLflow store template (once per machine): {time.perf_counter() - started:.2f} s")
+        make = "import sys; from ricci_ray.sinks.mlflow_sink import prepare_sqlite_store as p; "
+        make += "p('sqlite:///' + sys.argv[1])"
+        subprocess.run([sys.executable, "-c", make, str(Path(tmp) / "made.db")], check=True)
+        print(f"\nMLflow store template, once per machine: {time.perf_counter() - started:.1f} s")
         # First in this process, so that the driver's own first-time costs (importing Tune
         # and MLflow, creating the MLflow store) count as they do for a user.
         with running_ray(args.cpus):
