@@ -224,9 +224,12 @@ def _parse_thresholds(items: Sequence[str]) -> dict[str, float]:
             if not sep or not name:
                 raise ValueError
             thresholds[name] = float(value)
+            if not 0.0 <= thresholds[name] < 1.0:  # accuracy must beat it: 1 admits nothing
+                raise ValueError
         except ValueError:
             raise ConfigError(
-                f"--threshold: allowed: DATASET=ACCURACY, e.g. fmnist-5v9=0.98; given: {item!r}"
+                f"--threshold: allowed: DATASET=ACCURACY with 0 <= ACCURACY < 1, e.g. "
+                f"fmnist-5v9=0.98; given: {item!r}"
             ) from None
     return thresholds
 

@@ -14,6 +14,7 @@ import json
 import logging
 import math
 import os
+import socket
 import statistics
 import time
 from dataclasses import dataclass
@@ -429,6 +430,7 @@ def run_sweep(
     data_dir = None if data_dir is None else str(Path(data_dir).resolve())
     started = time.monotonic()
 
+    check_reachable(address or os.environ.get("RAY_ADDRESS"))
     store = ParquetStore(out_dir)
     store.check_writable()
     preflight(spec, data_dir)
@@ -537,6 +539,25 @@ def _fit(
             tuner.fit()
     finally:
         experiment_log.removeFilter(_no_result_files_warning)
+
+
+def check_reachable(address: str | None, timeout_s: float = 5.0) -> None:
+    """Fail at once, naming the address, when a Ray head given as ``[ray://]host:port`` does
+    not accept connections (``ray.init`` would retry it for minutes). Other forms (``auto``,
+    ``local``, none) are left to Ray."""
+    if not address or address in ("auto", "local"):
+        return
+    target = address.removeprefix("ray://")
+    host, sep, port = target.rpartition(":")
+    if not sep or not port.isdigit() or "/" in target:
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as error:
+        raise ConfigError(
+            f"--address: allowed: the host:port of a running Ray cluster's head, reachable "
+            f"from here; given: {address} ({error.strerror or error})"
+        ) from None
 
 
 def _run_tune(

@@ -318,3 +318,28 @@ def test_tune_counts_callbacks_without_importing_mlflow_only_when_stats_are_off(
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split()[-1] == str(imports_mlflow)
+
+
+def test_an_unreachable_ray_address_fails_at_once_naming_it(tmp_path, capsys):
+    import socket
+    import time
+
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text(yaml.safe_dump(dict(SWEEP, name="nowhere")))
+    started = time.monotonic()
+    argv = ["sweep", str(sweep), "--out", str(tmp_path / "out"), "--address"]
+    assert main([*argv, f"127.0.0.1:{port}"]) == 1
+    assert time.monotonic() - started < 30
+    err = capsys.readouterr().err
+    assert "--address" in err and f"127.0.0.1:{port}" in err and "refused" in err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("given", ["baptista-a=1.5", "baptista-a=-0.1", "baptista-a", "=0.9"])
+def test_analyze_rejects_a_threshold_that_is_not_an_accuracy_below_1(tmp_path, capsys, given):
+    assert main(["analyze", str(tmp_path), "--threshold", given]) == 1
+    err = capsys.readouterr().err
+    assert "--threshold" in err and "0 <= ACCURACY < 1" in err and repr(given) in err
