@@ -386,11 +386,12 @@ def estimated_seconds(config: TrialConfig) -> float:
     return training + geometry
 
 
-def _catch_up_mlflow(out_dir: Path, tracking_uri: str, sweep: str) -> None:
-    """Log trials that reached Parquet but not MLflow in an earlier run of this sweep."""
+def _catch_up_mlflow(out_dir: Path, tracking_uri: str, sweep: str, running: set[str]) -> None:
+    """Log trials that reached Parquet but not MLflow in an earlier run of this sweep (the
+    trials this run is about to run, ``running``, are logged as they land)."""
     bound_http_retries()
     try:
-        synced = sync_from_parquet(out_dir, tracking_uri, [sweep])
+        synced = sync_from_parquet(out_dir, tracking_uri, [sweep], skip=running)
     except Exception as error:  # the tracking server may be down: the sweep goes on
         logger.warning("MLflow at %s not reachable before the sweep (%s)", tracking_uri, error)
         return
@@ -461,7 +462,7 @@ def run_sweep(
     location = artifact_location_for(out_dir, tracking_uri)
     writer = MlflowWriter(
         lambda: MlflowSink(tracking_uri, spec.name, artifact_location=location),
-        first=lambda: _catch_up_mlflow(out_dir, tracking_uri, spec.name),
+        first=lambda: _catch_up_mlflow(out_dir, tracking_uri, spec.name, set(estimates)),
         wait_for_start=True,
     )
     sink = SinkCallback(

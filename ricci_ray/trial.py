@@ -74,6 +74,9 @@ class TrialResult:
     # all (data, network, training, geometry, record); None for a trial that never ran.
     started_at: str | None = None
     seconds_total: float | None = None
+    # Epochs training ran (optimizer steps for the Hehl recipe, which stops at its target
+    # accuracy or its cap); None for a trial that never trained.
+    epochs_trained: int | None = None
 
     @property
     def status(self) -> str:
@@ -212,6 +215,7 @@ def run_trial(
         curve=curve,
         started_at=started_at.isoformat(),
         seconds_total=time.perf_counter() - started_total,
+        epochs_trained=trained.epochs,
     )
 
 

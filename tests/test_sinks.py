@@ -136,7 +136,9 @@ def test_sync_from_parquet_logs_only_what_is_missing(tmp_path):
     uri = default_tracking_uri(tmp_path)
     MlflowSink(uri, "s").log(rows(make_result(0)))
 
-    assert sync_from_parquet(tmp_path, uri) == {"s": 2}
+    # Trials a running sweep is about to log itself are left to it.
+    assert sync_from_parquet(tmp_path, uri, skip={make_result(1).trial_id}) == {"s": 1}
+    assert sync_from_parquet(tmp_path, uri) == {"s": 1}
     assert sync_from_parquet(tmp_path, uri) == {"s": 0}
     runs = search_runs(uri, "s")
     assert sorted(runs["tags." + TAG_TRIAL_ID]) == sorted(

@@ -47,6 +47,7 @@ def test_every_trial_lands_in_parquet_once_per_k(finished):
     # Each trial says when it began on its worker and how long it took there in all.
     assert (results.started_at <= results.finished_at).all()
     assert (results.seconds_total >= results.seconds_train + results.seconds_geometry).all()
+    assert (results.epochs_trained == results.recipe_epochs).all()
     layers = pd.read_parquet(out / "layers")
     # depth 5: the input and five hidden layers, for every trial and k
     assert len(layers) == 4 * 2 * 6

@@ -76,6 +76,7 @@ def test_record_says_when_the_trial_began_and_how_long_it_took_in_all(result):
     assert timedelta(0) <= datetime.now(UTC) - began < timedelta(minutes=10)
     # The whole trial covers its training and its geometry, and more (data, network).
     assert result.seconds_total > result.seconds_train + result.seconds_geometry
+    assert result.epochs_trained == 3  # the paper recipe runs all its epochs
 
 
 def test_record_round_trips_through_a_dict(result):
@@ -88,6 +89,10 @@ def test_hehl_recipe_trial():
     # Full-batch Adam stops at the first step whose training accuracy reaches the target.
     assert 0.9 <= result.accuracy_train < 0.95
     assert result.accuracy_val is None  # nothing is held out in this recipe
+    # It says how many steps that took: fewer than the cap, since the target was reached.
+    assert 1 <= result.epochs_trained < 200
+    capped = run_trial(config(dataset="hehl-1", recipe=dict(hehl, max_epochs=3), ks=(10,)))
+    assert capped.epochs_trained == 3 and capped.accuracy_train < 0.9
     assert result.scales[0].k == 10
 
 

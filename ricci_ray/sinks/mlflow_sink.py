@@ -49,6 +49,7 @@ _METRIC_COLUMNS = {
     "seconds_train": "seconds/train",
     "seconds_geometry": "seconds/geometry",
     "seconds_total": "seconds/total",
+    "epochs_trained": "epochs_trained",
 }
 
 
@@ -387,10 +388,15 @@ class MlflowWriter:
 
 
 def sync_from_parquet(
-    out_dir: str | Path, tracking_uri: str, sweeps: Iterable[str] | None = None
+    out_dir: str | Path,
+    tracking_uri: str,
+    sweeps: Iterable[str] | None = None,
+    *,
+    skip: Iterable[str] = (),
 ) -> dict[str, int]:
     """Log to MLflow every trial in the Parquet data set that it does not hold yet.
 
+    Trial ids in ``skip`` are left out (a running sweep logs its own trials as they land).
     Returns, per sweep, how many runs were logged. Safe to run again: runs are keyed by
     trial id, so nothing is logged twice.
     """
@@ -401,7 +407,7 @@ def sync_from_parquet(
     location = artifact_location_for(out_dir, tracking_uri)
     for sweep in sweeps or store.sweeps():
         sink = MlflowSink(tracking_uri, sweep, artifact_location=location)
-        done = sink.logged_trial_ids
+        done = sink.logged_trial_ids | set(skip)
         count = 0
         for rows in store.trial_rows(sweep, exclude=done):
             sink.log(rows)

@@ -26,8 +26,10 @@ Every table starts with the trial columns ``schema_version`` (int32, the
 ``recipe_max_epochs`` (int64), ``node_id`` (string), ``seconds_train``,
 ``seconds_geometry`` (float64), ``finished_at`` (timestamp[us, UTC], when the record
 landed), ``code_version`` (string), ``started_at`` (timestamp[us, UTC], when the trial
-began on its worker) and ``seconds_total`` (float64, the trial's whole time on its worker:
-data, network, training, geometry, record; null for both on a failed trial).
+began on its worker), ``seconds_total`` (float64, the trial's whole time on its worker:
+data, network, training, geometry, record; null for both on a failed trial) and
+``epochs_trained`` (int64, the epochs training ran: optimizer steps for the Hehl recipe,
+which stops at its target accuracy or its cap; null on a failed trial).
 
 ``layers`` adds: ``layer`` (int64, 0 = input), ``ric`` (float64), ``g`` (float64),
 ``n_components`` (int64) and ``eta`` (float64, null outside hidden layers 1 .. L-1).
@@ -156,6 +158,7 @@ RESULTS_SCHEMA = pa.schema(
         ("code_version", pa.string()),
         ("started_at", pa.timestamp("us", tz="UTC")),
         ("seconds_total", pa.float64()),
+        ("epochs_trained", pa.int64()),
     ]
 )
 
@@ -242,6 +245,7 @@ def results_rows(result: TrialResult) -> list[dict[str, Any]]:
             "code_version": __version__,
             "started_at": started_at,
             "seconds_total": result.seconds_total,
+            "epochs_trained": result.epochs_trained,
         }
         rows.append(row)
     return rows
