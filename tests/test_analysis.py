@@ -102,6 +102,22 @@ def test_analyze_reads_parquet_and_writes_csv(tmp_path):
     assert table.shape == written.shape
 
 
+def test_analyze_warns_when_networks_differ_only_in_their_configuration(tmp_path, caplog):
+    import dataclasses
+
+    store = ParquetStore(tmp_path)
+    for seed in range(3):
+        store.write("s", make_result(seed))
+    analyze(tmp_path)
+    assert "configurations" not in caplog.text
+    # Seed 0 again with another recipe: a different trial, the same network otherwise.
+    first = make_result(0)
+    config = dict(first.config, recipe=dict(first.config["recipe"], epochs=3))
+    store.write("s", dataclasses.replace(first, trial_id="other-recipe", config=config))
+    analyze(tmp_path)
+    assert "1 networks (data set, architecture, seed) were trained in up to 2" in caplog.text
+
+
 # ---------------------------------------------------------------------------------------
 # The report's statistics: pooled coefficients, chosen k, depth adjustment, regression.
 

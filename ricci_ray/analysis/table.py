@@ -8,6 +8,7 @@ accuracy over the well-trained networks whose ρ_k is defined.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,6 +19,8 @@ from scipy import stats
 
 from ricci_ray.sinks.parquet import load_table
 from ricci_ray.trial import STATUS_FAILED
+
+logger = logging.getLogger(__name__)
 
 COLUMNS = [
     "dataset",
@@ -112,6 +115,24 @@ def correlation_table(
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
+def _warn_of_variants(results: pd.DataFrame) -> None:
+    """Say so when networks differ only in their configuration (recipe, graph convention,
+    data seed, ...): the correlations pool them as if they were further seeds."""
+    if results.empty:
+        return
+    network = ["dataset", "width", "depth", "seed"]
+    per_network = results.groupby(network)["trial_id"].nunique()
+    shared = per_network[per_network > 1]
+    if not shared.empty:
+        logger.warning(
+            "%d networks (data set, architecture, seed) were trained in up to %d "
+            "configurations (recipe, graph convention or data seed); the correlations pool "
+            "them all: pick one with --sweep, or give each variant a sweep of its own",
+            len(shared),
+            int(shared.max()),
+        )
+
+
 def analyze(
     out_dir: str | Path,
     *,
@@ -122,6 +143,7 @@ def analyze(
     """Read a sweep output folder, compute the table, write it as CSV; return both."""
     out_dir = Path(out_dir)
     results = load_table(out_dir, "results", sweeps)
+    _warn_of_variants(results)
     table = correlation_table(results, thresholds=thresholds, well_trained_only=well_trained_only)
     target = out_dir / "analysis" / "correlations.csv"
     target.parent.mkdir(parents=True, exist_ok=True)
