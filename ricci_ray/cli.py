@@ -257,6 +257,8 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     from ricci_ray.analysis import analyze
 
     thresholds = _parse_thresholds(args.threshold)
+    if args.bootstrap < 0:  # checked before anything is computed or written
+        raise ConfigError(f"--bootstrap: allowed: an integer >= 0; given: {args.bootstrap}")
     _check_names(args.out_dir, thresholds, args.sweep)
     table, target = analyze(
         args.out_dir,

@@ -106,56 +106,10 @@ class SweepSpec(_Strict):
 
     @model_validator(mode="after")
     def _check_grid(self) -> SweepSpec:
-        problems: list[str] = []
-        from ricci_ray.data import DATASETS, resolve_dataset
-
-        known = []
-        for i, name in enumerate(self.datasets):
-            try:
-                known.append(resolve_dataset(name))
-            except ConfigError:
-                allowed = "one of " + ", ".join(sorted(DATASETS)) + ", or mnist-idx-AvB / "
-                problems.append(
-                    _problem(
-                        f"datasets[{i}]",
-                        allowed + "fmnist-idx-AvB (A, B two different digits)",
-                        name,
-                    )
-                )
-        for i, depth in enumerate(self.depths):
-            if depth < 4:
-                # rho_k correlates L - 1 layer pairs and needs at least 3 of them.
-                allowed = "an integer >= 4 (the Ricci coefficient needs 3 layer pairs)"
-                problems.append(_problem(f"depths[{i}]", allowed, depth))
-            elif depth % 2 == 0 and "bottleneck" in self.widths:
-                problems.append(
-                    _problem(f"depths[{i}]", "an odd depth when widths has 'bottleneck'", depth)
-                )
-        if isinstance(self.k, dict):
-            for name in self.k:
-                if name not in self.datasets:
-                    problems.append(_problem(f"k.{name}", "a data set of 'datasets'", name))
-            for name in self.datasets:
-                if name not in self.k:
-                    problems.append(f"field 'k.{name}': required but missing (k is per data set)")
-        for info in known:
-            field_name, grid = self._k_grid(info.name)
-            for i, k in enumerate(grid):
-                if not _is_k(k):
-                    allowed = "an integer >= 1, or a fraction of the test points 0 < k < 1"
-                    problems.append(_problem(f"{field_name}[{i}]", allowed, k))
-                elif resolve_k(k, info.n_test) >= info.n_test:
-                    allowed = f"k below the {info.n_test} test points of '{info.name}'"
-                    problems.append(_problem(f"{field_name}[{i}]", allowed, k))
-            if len(set(grid)) != len(grid):
-                problems.append(_problem(field_name, "distinct values", grid))
-        for key in ("datasets", "widths", "depths", "seeds"):
-            values = getattr(self, key)
-            if len(set(values)) != len(values):
-                problems.append(_problem(key, "distinct values", values))
+        fields = {key: getattr(self, key) for key in _GRID_FIELDS}
+        problems = _grid_problems(fields)
         if problems:
-            # One line per problem, each problem once (k is checked per data set).
-            raise ValueError("\n".join(dict.fromkeys(problems)))
+            raise ValueError("\n".join(problems))
         return self
 
     def _k_grid(self, dataset: str) -> tuple[str, list[Any]]:
@@ -248,6 +202,77 @@ class TrialConfig:
         return cls(**values)
 
 
+_GRID_FIELDS = ("datasets", "widths", "depths", "seeds", "k")
+
+
+def _grid_problems(fields: dict[str, Any]) -> list[str]:
+    """The problems of the grid's values, one line each and each once.
+
+    ``fields`` holds those of :data:`_GRID_FIELDS` that passed their own checks (types,
+    lengths); a field that did not is absent, and the checks that need it are skipped, so
+    that :func:`parse_sweep` can report these problems beside the others in one pass.
+    """
+    from ricci_ray.data import DATASETS, resolve_dataset
+
+    problems: list[str] = []
+    datasets, widths = fields.get("datasets"), fields.get("widths") or []
+    depths, k = fields.get("depths") or [], fields.get("k")
+    known = []
+    for i, name in enumerate(datasets or []):
+        try:
+            known.append(resolve_dataset(name))
+        except ConfigError:
+            allowed = "one of " + ", ".join(sorted(DATASETS)) + ", or mnist-idx-AvB / "
+            problems.append(
+                _problem(
+                    f"datasets[{i}]", allowed + "fmnist-idx-AvB (A, B two different digits)", name
+                )
+            )
+    for i, depth in enumerate(depths):
+        if depth < 4:
+            # rho_k correlates L - 1 layer pairs and needs at least 3 of them.
+            allowed = "an integer >= 4 (the Ricci coefficient needs 3 layer pairs)"
+            problems.append(_problem(f"depths[{i}]", allowed, depth))
+        elif depth % 2 == 0 and "bottleneck" in widths:
+            problems.append(
+                _problem(f"depths[{i}]", "an odd depth when widths has 'bottleneck'", depth)
+            )
+    if isinstance(k, dict) and datasets is not None:
+        for name in k:
+            if name not in datasets:
+                problems.append(_problem(f"k.{name}", "a data set of 'datasets'", name))
+        for name in datasets:
+            if name not in k:
+                problems.append(f"field 'k.{name}': required but missing (k is per data set)")
+    for info in known if k is not None else []:
+        if isinstance(k, dict):
+            field_name, grid = f"k.{info.name}", k.get(info.name, [])
+        else:
+            field_name, grid = "k", k
+        for i, value in enumerate(grid):
+            if not _is_k(value):
+                allowed = "an integer >= 1, or a fraction of the test points 0 < k < 1"
+                problems.append(_problem(f"{field_name}[{i}]", allowed, value))
+            elif resolve_k(value, info.n_test) >= info.n_test:
+                allowed = f"k below the {info.n_test} test points of '{info.name}'"
+                problems.append(_problem(f"{field_name}[{i}]", allowed, value))
+        if len(set(grid)) != len(grid):
+            problems.append(_problem(field_name, "distinct values", grid))
+        elif all(_is_k(value) for value in grid):
+            resolved = [resolve_k(value, info.n_test) for value in grid]
+            if len(set(resolved)) != len(resolved):
+                allowed = (
+                    f"values that stay distinct as k on the {info.n_test} test points of "
+                    f"'{info.name}' (they give {resolved})"
+                )
+                problems.append(_problem(field_name, allowed, grid))
+    for key in ("datasets", "widths", "depths", "seeds"):
+        values = fields.get(key)
+        if values is not None and len(set(values)) != len(values):
+            problems.append(_problem(key, "distinct values", values))
+    return list(dict.fromkeys(problems))
+
+
 def _is_k(k: Any) -> bool:
     if isinstance(k, bool):
         return False
@@ -327,6 +352,12 @@ def parse_sweep(data: Any, *, source: str = "sweep") -> SweepSpec:
         return SweepSpec.model_validate(data)
     except ValidationError as error:
         problems = _format_errors(error)
+        # The grid's value checks run only once every field is well formed; run them here
+        # on the grid fields that are, so that one pass reports every problem.
+        failed = {item["loc"][0] for item in error.errors() if item["loc"]}
+        if failed:
+            passed = {key: data[key] for key in _GRID_FIELDS if key in data and key not in failed}
+            problems += [p for p in _grid_problems(passed) if p not in problems]
         raise ConfigError(f"{source}: " + f"\n{source}: ".join(problems)) from None
 
 

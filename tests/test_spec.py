@@ -115,6 +115,28 @@ def test_every_problem_is_reported_at_once():
     assert len(str(info.value).splitlines()) == 3
 
 
+def test_value_problems_are_reported_with_structural_ones_in_one_pass():
+    doc = _with(convention="y", datasets=["baptista-a", "baptista-z"], k=[0, 10, 10], seeds=[1, 1])
+    with pytest.raises(ConfigError) as info:
+        parse_sweep(doc)
+    lines = str(info.value).splitlines()
+    for fragment in ("'convention'", "'datasets[1]'", "'k[0]'", "'k': allowed: distinct"):
+        assert sum(fragment in line for line in lines) == 1, (fragment, lines)
+    assert sum("'seeds': allowed: distinct" in line for line in lines) == 1
+    assert len(lines) == 5, lines
+    # A field that is itself malformed is not checked again for its values.
+    with pytest.raises(ConfigError) as info:
+        parse_sweep(_with(depths=["x", 2]))
+    assert all("depths[1]" not in line for line in str(info.value).splitlines())
+
+
+def test_k_values_that_resolve_to_the_same_k_are_rejected():
+    with pytest.raises(ConfigError) as info:
+        parse_sweep(_with(k=[50, 0.05]))  # 5 % of 1000 test points is 50
+    assert "field 'k': allowed: values that stay distinct" in str(info.value)
+    assert "[50, 50]" in str(info.value)
+
+
 def test_yaml_scientific_notation_without_dot_is_a_number(tmp_path):
     path = tmp_path / "s.yaml"
     path.write_text(yaml.safe_dump(VALID) + "recipe: {learning_rate: 1e-3}\n")

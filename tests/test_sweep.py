@@ -344,3 +344,9 @@ def test_analyze_rejects_a_threshold_that_is_not_an_accuracy_below_1(tmp_path, c
     assert main(["analyze", str(tmp_path), "--threshold", given]) == 1
     err = capsys.readouterr().err
     assert "--threshold" in err and "0 <= ACCURACY < 1" in err and repr(given) in err
+
+
+def test_analyze_rejects_a_negative_bootstrap_before_writing_anything(tmp_path, capsys):
+    assert main(["analyze", str(tmp_path), "--bootstrap", "-5"]) == 1
+    assert "--bootstrap: allowed: an integer >= 0; given: -5" in capsys.readouterr().err
+    assert not (tmp_path / "analysis").exists()
