@@ -86,9 +86,9 @@ def start_local_ray(num_cpus: int | None = None, **options: Any) -> Any:
     """Start a local Ray for sweeps: on 127.0.0.1, quiet, with warm trial workers.
 
     Ray starts one idle worker per CPU as it comes up; with ``ricci_ray.worker`` preloaded
-    those workers import torch, Ray Tune and the trial code and load the geometry kernels
-    while the driver is still preparing, so the first trial on each slot starts at once
-    instead of after 2-3 s of start-up. ``options`` go to ``ray.init``.
+    those workers import torch, Ray Tune and the trial code, load the geometry kernels and
+    train once while the driver is still preparing, so the first trial on each slot starts
+    at once instead of after 3-5 s of start-up. ``options`` go to ``ray.init``.
     """
     _ray_environment(local=True)
     import ray
