@@ -432,9 +432,9 @@ def run_sweep(
     started = time.monotonic()
 
     check_reachable(address or os.environ.get("RAY_ADDRESS"))
+    preflight(spec, data_dir)  # before the output folder exists: a bad sweep leaves none
     store = ParquetStore(out_dir)
     store.check_writable()
-    preflight(spec, data_dir)
     configs = spec.trial_configs(data_dir=data_dir)
     done = store.finished_trial_ids(spec.name)
     # Longest first: a sweep then ends with short trials on every slot instead of waiting on

@@ -133,7 +133,7 @@ def test_image_data_set_without_data_dir_is_rejected_up_front(tmp_path):
     spec = parse_sweep(dict(SWEEP, datasets=["fmnist-5v9"]))
     with pytest.raises(ConfigError, match="only with --data-dir"):
         run_sweep(spec, tmp_path / "out")
-    assert not (tmp_path / "out" / "results").exists()
+    assert not (tmp_path / "out").exists()
 
 
 def test_control_curve_and_local_coefficients_land_in_parquet_and_mlflow(ray_local, tmp_path):
